@@ -1,0 +1,41 @@
+/* parse.h — the one parser for numbers, durations, sizes and times
+ * (DESIGN.md section 2).  All return 0 or -1 with err filled. */
+#ifndef KIN_PARSE_H
+#define KIN_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whole decimal integer in [min, max], like OpenBSD strtonum. */
+int kin_parse_int(const char *s, long long min, long long max,
+    long long *out, char *err);
+/* Finite decimal number (strtod, whole string). */
+int kin_parse_double(const char *s, double *out, char *err);
+/* "250ms", "30s", "5m", "1h", "2d", "1.5s"; a bare number is seconds.
+ * Result in milliseconds, >= 0. */
+int kin_parse_duration_ms(const char *s, int64_t *ms, char *err);
+/* "512", "64K", "5M", "1G" (powers of 1024). */
+int kin_parse_size(const char *s, uint64_t *bytes, char *err);
+
+/* Times are microseconds since the epoch, UTC. */
+/* RFC 3339: "2026-11-25T18:05:53Z", "...53.123456+01:00", also a space for
+ * 'T' and lower-case 't'/'z'.  Without a zone, local_offset_s says what the
+ * zone is (seconds east of UTC) when allow_nozone, else it is an error. */
+int kin_parse_time_us(const char *s, size_t len, int allow_nozone,
+    long local_offset_s, int64_t *us, char *err);
+/* Zone name ("UTC", "Europe/Berlin", "+02:00") to a fixed offset in seconds
+ * valid at time us (zones with DST: the offset in force then). */
+int kin_tz_offset(const char *tz, int64_t us, long *offset_s, char *err);
+
+/* Format us as RFC 3339 UTC with millisecond precision
+ * ("2026-11-25T18:05:53.123Z"); returns bytes written (< n). */
+size_t kin_format_time_ms(char *dst, size_t n, int64_t us);
+/* Days since 1970-01-01 to civil date and back (proleptic Gregorian). */
+int64_t kin_days_from_civil(int64_t y, unsigned m, unsigned d);
+void kin_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+/* Monotonic and wall clocks, in microseconds. */
+int64_t kin_now_mono_us(void);
+int64_t kin_now_wall_us(void);
+
+#endif

@@ -1,0 +1,46 @@
+// Runs kinesalite for kinesis-local: bound to 127.0.0.1 only (3.3.3 has no
+// host flag), streams ACTIVE at once, a shard limit tests never hit. Once it
+// listens, it writes the port it got to STATE/port (tmp + rename), so the
+// caller never races a half-written file.
+// usage: node kinesalite-serve.js --state DIR [--port N] [--data DIR]
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const args = { port: '0' };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const k = argv[i].replace(/^--/, '');
+  if (!['state', 'port', 'data'].includes(k) || argv[i + 1] === undefined) {
+    console.error('kinesalite-serve: bad argument: ' + argv[i]);
+    process.exit(64);
+  }
+  args[k] = argv[i + 1];
+}
+if (!args.state) {
+  console.error('kinesalite-serve: --state DIR is required');
+  process.exit(64);
+}
+
+const opts = {
+  createStreamMs: 0,
+  deleteStreamMs: 0,
+  updateStreamMs: 0,
+  shardLimit: 1000,
+};
+if (args.data) opts.path = args.data; // leveldb on disk; in memory otherwise
+
+const server = require('kinesalite')(opts);
+server.on('error', (e) => {
+  console.error('kinesalite-serve: cannot listen on 127.0.0.1:' + args.port + ': ' + e.message);
+  process.exit(69);
+});
+server.listen(Number(args.port), '127.0.0.1', () => {
+  const port = String(server.address().port);
+  const tmp = path.join(args.state, 'port.tmp');
+  fs.writeFileSync(tmp, port + '\n');
+  fs.renameSync(tmp, path.join(args.state, 'port'));
+  console.error('kinesalite-serve: listening on 127.0.0.1:' + port);
+});
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));

@@ -8,7 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Strict mode everywhere (primitives are numbers, true, false, null; no
+ * bare keys); no parent links.  jsmn_impl.c compiles the implementation. */
+#define JSMN_STRICT
+#ifndef KIN_JSMN_IMPL
 #define JSMN_HEADER
+#endif
 #include <jsmn.h>
 
 #include "buf.h"

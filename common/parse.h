@@ -24,8 +24,34 @@ int kin_parse_size(const char *s, uint64_t *bytes, char *err);
 int kin_parse_time_us(const char *s, size_t len, int allow_nozone,
     long local_offset_s, int64_t *us, char *err);
 /* Zone name ("UTC", "Europe/Berlin", "+02:00") to a fixed offset in seconds
- * valid at time us (zones with DST: the offset in force then). */
+ * valid at time us (zones with DST: the offset in force then).  Loads the
+ * zone on every call: for one-off use; hot paths load a struct kin_tz. */
 int kin_tz_offset(const char *tz, int64_t us, long *offset_s, char *err);
+
+/* A time zone read once: "UTC"/"Z"/"GMT", a fixed "+HH:MM", "-HH:MM",
+ * "+HHMM" or "+HH", or an IANA name read from the TZif file under $TZDIR
+ * (default /usr/share/zoneinfo), including its POSIX rule for times past
+ * the file's last transition.  No global state (TZ, tzset) is touched.
+ * Ownership: the struct is the caller's; kin_tz_load() fills it,
+ * kin_tz_release() frees its tables. */
+struct kin_tz_rule;
+struct kin_tz {
+	char name[64];
+	int64_t *at;          /* transition times, UTC seconds, ascending */
+	unsigned char *idx;   /* type in force from at[i] */
+	long *utoff;          /* offset of each type, seconds east of UTC */
+	int ntrans, ntypes;
+	struct kin_tz_rule *rule;  /* after the last transition, or NULL */
+};
+int kin_tz_load(struct kin_tz *z, const char *name, char *err);
+void kin_tz_release(struct kin_tz *z);
+/* Offset (seconds east of UTC) in force at the UTC instant us. */
+long kin_tz_utc_offset(const struct kin_tz *z, int64_t us);
+/* UTC instant of a zone-less local time (from kin_parse_time_us with
+ * offset 0).  A repeated hour (DST ends) reads as its first occurrence and
+ * a skipped one (DST starts) with the offset before the change, as
+ * Python's datetime does with fold=0. */
+int64_t kin_tz_local_to_utc(const struct kin_tz *z, int64_t local_us);
 
 /* Format us as RFC 3339 UTC with millisecond precision
  * ("2026-11-25T18:05:53.123Z"); returns bytes written (< n). */

@@ -41,7 +41,8 @@ struct kin_cli {
 
 void kin_cli_init(struct kin_cli *c, const char *prog);
 void kin_cli_release(struct kin_cli *c);
-/* Apply a shared option: returns 1 if opt was one (handled), 0 if not. */
+/* Apply a shared option: returns 1 if opt was one (handled), 0 if not,
+ * -1 when out of memory.  'h' and 'V' are left to the program. */
 int kin_cli_apply(struct kin_cli *c, int opt, const char *arg);
 /* Print "prog VERSION" to stdout. */
 void kin_cli_version(const struct kin_cli *c);
@@ -54,10 +55,14 @@ struct kin_alias {
 };
 
 /* Read FILE of KEY=VALUE lines ('#' comments, blank lines, optional spaces
- * around '=', no quoting).  Each KEY is a long option of longopts (or an
- * alias); apply(ctx, val, arg) is called with the option's val and arg (NULL
- * for no_argument options, where VALUE must be true/false/yes/no/1/0 and
- * only true values apply).  Returns 0, or -1 with err naming FILE:LINE. */
+ * around '=', no quoting; the value is the rest of the line).  Each KEY is
+ * a long option of longopts, with or without "--", or an alias;
+ * apply(ctx, val, arg, err) is called with the option's val and arg (NULL
+ * for no_argument options, where VALUE must be true/false/yes/no/on/off/
+ * 1/0 and only true values apply; NULL for an empty optional_argument).
+ * An option with a flag pointer is set directly.  "config", "help" and
+ * "version" are refused.  apply returns 0, or -1 with its err filled.
+ * Returns 0, or -1 with err as "FILE:LINE: why" (an unknown key is named). */
 int kin_config_load(const char *path, const struct option *longopts,
     const struct kin_alias *aliases,
     int (*apply)(void *ctx, int val, const char *arg, char *err), void *ctx,

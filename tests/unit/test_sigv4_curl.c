@@ -110,7 +110,7 @@ curl_signed(const char *method, const char *target, const char *body,
 	struct capture *c = calloc(1, sizeof *c);
 	struct curl_slist *sh = NULL;
 	pthread_t th;
-	char url[256];
+	char url[512];
 	CURL *h;
 	CURLcode rc;
 	char *out = NULL;

@@ -149,3 +149,18 @@ gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status"; }
 	run -64 --separate-stderr "$KIN_LOCAL" stop --port 1
 	run -64 --separate-stderr "$KIN_LOCAL" start --port 70000
 }
+
+@test "a server left behind exits once its state dir is removed" {
+	srv o start >/dev/null
+	pid=$(cat "$BATS_TEST_TMPDIR/srv-o/pid")
+	rm -rf "$BATS_TEST_TMPDIR/srv-o"
+	wait_for gone "$pid"
+}
+
+@test "wait_for gives up at its deadline and says what it saw" {
+	run -0 wait_for true
+	run -1 --separate-stderr wait_for -t 1 sh -c 'echo not yet; exit 3'
+	assert_stderr --partial "wait_for: gave up after 1s: sh -c"
+	assert_stderr --partial 'last exit status 3'
+	assert_stderr --partial 'not yet'
+}

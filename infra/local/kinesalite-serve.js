@@ -42,5 +42,10 @@ server.listen(Number(args.port), '127.0.0.1', () => {
   fs.renameSync(tmp, path.join(args.state, 'port'));
   console.error('kinesalite-serve: listening on 127.0.0.1:' + port);
 });
+// A server whose state dir is gone was left behind (an interrupted test run
+// removes its temporary dirs): nobody can stop it any more, so it goes.
+setInterval(() => {
+  if (!fs.existsSync(args.state)) process.exit(0);
+}, 2000).unref();
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));

@@ -93,8 +93,9 @@ kinesis_stop() {
 }
 
 # wait_for [-t SECONDS] CMD [ARG...]: run CMD until it succeeds, at most
-# SECONDS (default $KIN_WAIT_TIMEOUT or 10). On time-out, fail and print the
-# command with what it last said.
+# SECONDS (whole seconds; default $KIN_WAIT_TIMEOUT or 10), polling every
+# 20 ms at first, then 200 ms. On time-out, fail and print the command with
+# what it last said. CMD may be a function.
 wait_for() {
 	local timeout=${KIN_WAIT_TIMEOUT:-10} deadline now out st delay=0.02
 	if [ "${1:-}" = -t ]; then

@@ -109,7 +109,8 @@ check: deps
 lint:
 	@tests/lint
 
-bench: deps all
+bench: all
+	@infra/local/install-deps --bench
 	@tests/bench/run
 
 demo: deps all

@@ -29,8 +29,11 @@ struct kin_json {
 
 void kin_json_init(struct kin_json *j, int max_tokens);
 void kin_json_release(struct kin_json *j);
-/* Parse a whole JSON text (grows the token array up to the ceiling).
- * Returns 0, or -1 with err ("json: invalid", "json: more than N tokens"). */
+/* Parse a whole JSON text (grows the token array up to the ceiling).  The
+ * text is first checked against RFC 8259 (one value, blanks around it,
+ * valid UTF-8, nesting up to 1000 deep), which jsmn alone does not do.
+ * Returns 0, or -1 with err ("json: invalid at byte N", "json: more than N
+ * tokens"). */
 int kin_json_parse(struct kin_json *j, const char *js, size_t len, char *err);
 
 /* Index of the token after the subtree at i (for walking arrays/objects). */
@@ -46,7 +49,8 @@ const char *kin_json_raw(const struct kin_json *j, int i, size_t *len);
 int kin_json_eq(const struct kin_json *j, int i, const char *s);
 
 /* Unescape the string token i into out (appended); \uXXXX with surrogate
- * pairs; fails on bad escapes and, when strict_utf8, invalid UTF-8. */
+ * pairs (a lone surrogate is an error); fails on bad escapes and invalid
+ * UTF-8.  \u0000 gives a NUL byte. */
 int kin_json_str(const struct kin_json *j, int i, struct kin_buf *out,
     char *err);
 /* Same on a raw slice without the quotes. */
@@ -54,13 +58,16 @@ int kin_json_unescape(const char *s, size_t n, struct kin_buf *out, char *err);
 /* Unescaped string as a new malloc'd C string (caller frees), or NULL with
  * err.  Embedded NULs are an error here. */
 char *kin_json_strdup(const struct kin_json *j, int i, char *err);
+/* Number tokens only (a numeric string is not a number here); int64 wants
+ * a whole number without fraction or exponent, within range. */
 int kin_json_num(const struct kin_json *j, int i, double *out, char *err);
 int kin_json_int64(const struct kin_json *j, int i, int64_t *out, char *err);
 int kin_json_bool(const struct kin_json *j, int i, int *out, char *err);
 
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int kin_utf8_valid(const char *s, size_t n);
-/* 1 if s[0..n) is exactly one JSON value with nothing but blanks around. */
+/* 1 if s[0..n) is exactly one JSON value with nothing but blanks around,
+ * valid UTF-8 included (so it can be embedded in output as it is). */
 int kin_json_is_value(const char *s, size_t n);
 
 /* Writer: append a quoted, escaped JSON string.  Bytes that are not valid

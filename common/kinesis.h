@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "http.h"
+#include "json.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -35,10 +36,15 @@ struct kin_client {
 	struct kin_sigv4_cache sig;
 	struct kin_retry retry;
 	char host[256];       /* from the endpoint, for the Host header */
+	char path[256];       /* the endpoint's path, "/" for all of AWS */
 	char url[512];        /* endpoint + "/" */
 	kin_trace_fn trace;
 	void *trace_ctx;
-	int verbose;          /* >= 3 traces requests */
+	int verbose;          /* 1 retries, 2 one line per request, 3 headers */
+	long long fixed_now;  /* signing clock for tests; 0 = the real one */
+	struct kin_json json; /* response parser, reused between calls */
+	struct kin_buf body;  /* request body, reused between calls */
+	struct kin_buf resp;  /* response body, reused between calls */
 };
 
 /* Reads settings as DESIGN.md section 3 from cli (region, endpoint,
@@ -49,10 +55,17 @@ int kin_client_init(struct kin_client *c, const struct kin_cli *cli,
 int kin_client_clone(struct kin_client *dst, const struct kin_client *src,
     char *err);
 void kin_client_release(struct kin_client *c);
+/* Trace through fn(ctx, line): verbose 1 notes retries, 2 adds one line
+ * per request (status, sizes, time), 3 adds headers and bodies.  Every line
+ * has passed kin_redact. */
+void kin_client_set_trace(struct kin_client *c, int verbose, kin_trace_fn fn,
+    void *ctx);
 
 /* Headers for a signed call of op with body (for callers that drive their
  * own transfers, e.g. curl multi).  Fills hdr[0..*n) (at most 8) whose
- * strings live in store (caller-owned buffer, released by caller). */
+ * strings live in store (caller-owned buffer, reset here, released by the
+ * caller).  POST them to c->url.  -1 with err when there are no credentials
+ * (exit 78). */
 int kin_client_sign(struct kin_client *c, const char *op, const void *body,
     size_t len, struct kin_header *hdr, size_t *n, struct kin_buf *store,
     char *err);
@@ -60,9 +73,15 @@ int kin_client_sign(struct kin_client *c, const char *op, const void *body,
 int kin_client_check(const char *op, long status, const char *errortype,
     const char *body, size_t len, struct kin_awserr *ae, char *err);
 
-/* One JSON call with retries; response body into resp (reset first). */
+/* One JSON call with retries; response body into resp (reset first; its
+ * ceiling caps the response).  On failure resp holds the last answer. */
 int kin_call(struct kin_client *c, const char *op, const char *body,
     size_t len, struct kin_buf *resp, struct kin_awserr *ae, char *err);
+/* Same, with subject (a stream name, or NULL) named in err, and flags. */
+#define KIN_CALL_NO_THROTTLE_RETRY 1  /* throttling comes back at once */
+int kin_call_ex(struct kin_client *c, const char *op, const char *subject,
+    int flags, const char *body, size_t len, struct kin_buf *resp,
+    struct kin_awserr *ae, char *err);
 
 /* ---- typed operations ---- */
 
@@ -136,7 +155,7 @@ struct kin_child_shard {
 
 struct kin_records {
 	struct kin_record *r;
-	size_t n;
+	size_t n, cap;
 	char *next_iter;            /* NULL when the shard is closed and read */
 	int64_t millis_behind;      /* -1 if absent */
 	struct kin_child_shard *children;
@@ -147,9 +166,14 @@ void kin_records_init(struct kin_records *o);
 void kin_records_release(struct kin_records *o);
 
 /* One GetRecords call, retried for transport errors and 5xx only
- * (throttling and expired iterators come back typed so the reader decides). */
+ * (throttling and expired iterators come back typed so the reader decides).
+ * out is emptied first and its memory reused. */
 int kin_get_records(struct kin_client *c, const char *iter, int limit,
     struct kin_records *out, struct kin_awserr *ae, char *err);
+/* Parse a 200 GetRecords response with parser j (kin_json_init'ed; its
+ * ceiling must allow ~16 tokens a record). */
+int kin_get_records_parse(struct kin_json *j, const char *body, size_t len,
+    struct kin_records *out, char *err);
 
 struct kin_put_entry {
 	const void *data;
@@ -178,7 +202,10 @@ int kin_put_records(struct kin_client *c, const char *stream,
     const struct kin_put_entry *e, size_t n, struct kin_put_result *res,
     int *failed, struct kin_awserr *ae, char *err);
 
-/* Map a call failure to the exit status DESIGN.md section 2 asks for. */
+/* Map a call failure to the exit status DESIGN.md section 2 asks for:
+ * not found, access, KMS, configuration 78; throttling, 5xx, transport and
+ * limits (after retries) 69; resource in use, expired iterator 75; invalid
+ * request 65. */
 int kin_exit_status(const struct kin_awserr *ae);
 
 #endif

@@ -11,16 +11,22 @@ int kin_parse_int(const char *s, long long min, long long max,
     long long *out, char *err);
 /* Finite decimal number (strtod, whole string). */
 int kin_parse_double(const char *s, double *out, char *err);
-/* "250ms", "30s", "5m", "1h", "2d", "1.5s"; a bare number is seconds.
- * Result in milliseconds, >= 0. */
+/* "250ms", "30s", "5m", "1h", "2d", "1.5s"; a bare number is seconds;
+ * parts add up ("1h30m").  Units are lower-case.  Result in milliseconds,
+ * >= 0, rounded to the nearest one. */
 int kin_parse_duration_ms(const char *s, int64_t *ms, char *err);
-/* "512", "64K", "5M", "1G" (powers of 1024). */
+/* "512", "64K", "5M", "1G" (powers of 1024; k/m/g, "KB" and "KiB" read
+ * the same; "1.5K" is 1536, a fraction of a byte is dropped). */
 int kin_parse_size(const char *s, uint64_t *bytes, char *err);
 
 /* Times are microseconds since the epoch, UTC. */
 /* RFC 3339: "2026-11-25T18:05:53Z", "...53.123456+01:00", also a space for
- * 'T' and lower-case 't'/'z'.  Without a zone, local_offset_s says what the
- * zone is (seconds east of UTC) when allow_nozone, else it is an error. */
+ * 'T' and lower-case 't'/'z', and "+0100".  1 to 9 fraction digits (past
+ * microseconds truncated); second 60 reads as the next second.  Without a
+ * zone (Python's isoformat() form) local_offset_s says what the zone is
+ * (seconds east of UTC) when allow_nozone, else it is an error; for a zone
+ * with DST parse with offset 0 and pass the result to kin_tz_local_to_utc.
+ * No locale, no sscanf, no mktime: safe and fast on a hot path. */
 int kin_parse_time_us(const char *s, size_t len, int allow_nozone,
     long local_offset_s, int64_t *us, char *err);
 /* Zone name ("UTC", "Europe/Berlin", "+02:00") to a fixed offset in seconds

@@ -1,0 +1,329 @@
+/* checkpoint.c — reading and atomically replacing the checkpoint file.
+ * The file is one JSON object, a shard to a line so a person can read it:
+ *   {"kin":"checkpoint","version":1,"stream":"S","shards":[
+ *   {"id":"shardId-000000000000","seq":"4959...","sub":0,"more":false},
+ *   {"id":"shardId-000000000001","done":true}
+ *   ]}
+ * Other forms of a shard's position: "at" (AT_SEQUENCE_NUMBER, nothing
+ * printed yet), "ts" (AT_TIMESTAMP in ms), "trim":true (TRIM_HORIZON). */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "json.h"
+
+#define CKPT_MAX_BYTES (64u * 1024 * 1024)
+#define CKPT_MAX_TOKENS (4 * 1024 * 1024)
+
+void
+ckpt_init(struct ckpt *c)
+{
+	memset(c, 0, sizeof *c);
+}
+
+void
+ckpt_release(struct ckpt *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->e[i].id);
+	free(c->e);
+	free(c->stream);
+	memset(c, 0, sizeof *c);
+}
+
+const struct ckpt_entry *
+ckpt_find(const struct ckpt *c, const char *id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->e[i].id, id) == 0)
+			return &c->e[i];
+	return NULL;
+}
+
+static int
+valid_seq(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= SEQ_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int
+read_file(const char *path, struct kin_buf *b, char *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 :
+		    kin_seterrno(err, errno, "checkpoint '%s'", path);
+	for (;;) {
+		if (kin_buf_reserve(b, 65536, err) < 0) {
+			close(fd);
+			return kin_seterr(err, "checkpoint '%s': larger than %u bytes",
+			    path, CKPT_MAX_BYTES);
+		}
+		ssize_t k = read(fd, b->p + b->len, 65536);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = errno;
+			close(fd);
+			return kin_seterrno(err, e, "checkpoint '%s'", path);
+		}
+		if (k == 0)
+			break;
+		b->len += (size_t)k;
+		b->p[b->len] = '\0';
+	}
+	close(fd);
+	return 1;
+}
+
+static int
+parse_entry(struct kin_json *j, int t, struct ckpt_entry *e, char *err)
+{
+	int v;
+	char *s;
+
+	memset(e, 0, sizeof *e);
+	if (j->tok[t].type != JSMN_OBJECT)
+		return kin_seterr(err, "a shard entry is not an object");
+	if ((v = kin_json_get(j, t, "id")) < 0 || j->tok[v].type != JSMN_STRING)
+		return kin_seterr(err, "a shard entry has no \"id\"");
+	if ((e->id = kin_json_strdup(j, v, err)) == NULL)
+		return -1;
+	if ((v = kin_json_get(j, t, "done")) >= 0) {
+		if (kin_json_bool(j, v, &e->done, err) < 0)
+			return -1;
+		if (e->done)
+			return 0;
+	}
+	if ((v = kin_json_get(j, t, "seq")) >= 0) {
+		int m;
+		int64_t sub;
+
+		e->pos.kind = POS_AFTER;
+		if ((s = kin_json_strdup(j, v, err)) == NULL)
+			return -1;
+		if (!valid_seq(s)) {
+			free(s);
+			return kin_seterr(err, "shard '%s': bad \"seq\"", e->id);
+		}
+		memcpy(e->pos.seq, s, strlen(s) + 1);
+		free(s);
+		if ((m = kin_json_get(j, t, "sub")) < 0 ||
+		    kin_json_int64(j, m, &sub, err) < 0 || sub < 0 ||
+		    sub > 0x7fffffff)
+			return kin_seterr(err, "shard '%s': bad \"sub\"", e->id);
+		e->pos.sub = (long)sub;
+		if ((m = kin_json_get(j, t, "more")) >= 0 &&
+		    kin_json_bool(j, m, &e->pos.more, err) < 0)
+			return -1;
+	} else if ((v = kin_json_get(j, t, "at")) >= 0) {
+		e->pos.kind = POS_AT_SEQ;
+		if ((s = kin_json_strdup(j, v, err)) == NULL)
+			return -1;
+		if (!valid_seq(s)) {
+			free(s);
+			return kin_seterr(err, "shard '%s': bad \"at\"", e->id);
+		}
+		memcpy(e->pos.seq, s, strlen(s) + 1);
+		free(s);
+	} else if ((v = kin_json_get(j, t, "ts")) >= 0) {
+		e->pos.kind = POS_AT_TS;
+		if (kin_json_int64(j, v, &e->pos.ts_ms, err) < 0 ||
+		    e->pos.ts_ms < 0)
+			return kin_seterr(err, "shard '%s': bad \"ts\"", e->id);
+	} else if ((v = kin_json_get(j, t, "trim")) >= 0) {
+		e->pos.kind = POS_TRIM;
+	} else {
+		return kin_seterr(err, "shard '%s' has no position", e->id);
+	}
+	return 0;
+}
+
+int
+ckpt_load(struct ckpt *c, const char *path, char *err)
+{
+	struct kin_buf b;
+	struct kin_json j;
+	char why[KIN_ERRLEN];
+	int rc, v, arr;
+
+	kin_buf_init(&b, CKPT_MAX_BYTES);
+	kin_json_init(&j, CKPT_MAX_TOKENS);
+	rc = read_file(path, &b, err);
+	if (rc <= 0)
+		goto out;
+	rc = -1;
+	if (kin_json_parse(&j, b.p, b.len, why) < 0) {
+		kin_seterr(err, "checkpoint '%s': %s", path, why);
+		goto out;
+	}
+	if (j.ntok < 1 || j.tok[0].type != JSMN_OBJECT ||
+	    (v = kin_json_get(&j, 0, "kin")) < 0 ||
+	    !kin_json_eq(&j, v, "checkpoint")) {
+		kin_seterr(err, "checkpoint '%s': not a kin-read checkpoint",
+		    path);
+		goto out;
+	}
+	if ((v = kin_json_get(&j, 0, "stream")) < 0 ||
+	    (c->stream = kin_json_strdup(&j, v, why)) == NULL) {
+		kin_seterr(err, "checkpoint '%s': no \"stream\"", path);
+		goto out;
+	}
+	if ((arr = kin_json_get(&j, 0, "shards")) < 0 ||
+	    j.tok[arr].type != JSMN_ARRAY) {
+		kin_seterr(err, "checkpoint '%s': no \"shards\" list", path);
+		goto out;
+	}
+	c->e = calloc((size_t)j.tok[arr].size + 1, sizeof *c->e);
+	if (c->e == NULL) {
+		kin_seterr(err, "checkpoint '%s': out of memory", path);
+		goto out;
+	}
+	for (int i = 0; i < j.tok[arr].size; i++) {
+		int t = kin_json_at(&j, arr, i);
+		if (parse_entry(&j, t, &c->e[c->n], why) < 0) {
+			free(c->e[c->n].id);
+			kin_seterr(err, "checkpoint '%s': %s", path, why);
+			goto out;
+		}
+		c->n++;
+	}
+	rc = 1;
+out:
+	kin_json_release(&j);
+	kin_buf_release(&b);
+	return rc;
+}
+
+static int
+put_entry(struct kin_buf *b, const struct ckpt_entry *e, char *err)
+{
+	if (kin_buf_adds(b, "{\"id\":", err) < 0 ||
+	    kin_json_put_str(b, e->id, strlen(e->id), err) < 0)
+		return -1;
+	if (e->done)
+		return kin_buf_adds(b, ",\"done\":true}", err);
+	switch (e->pos.kind) {
+	case POS_AFTER:
+		return kin_buf_printf(b, err,
+		    ",\"seq\":\"%s\",\"sub\":%ld,\"more\":%s}", e->pos.seq,
+		    e->pos.sub, e->pos.more ? "true" : "false");
+	case POS_AT_SEQ:
+		return kin_buf_printf(b, err, ",\"at\":\"%s\"}", e->pos.seq);
+	case POS_AT_TS:
+		return kin_buf_printf(b, err, ",\"ts\":%" PRId64 "}",
+		    e->pos.ts_ms);
+	case POS_TRIM:
+		return kin_buf_adds(b, ",\"trim\":true}", err);
+	default:
+		return kin_seterr(err, "shard '%s': no position to save", e->id);
+	}
+}
+
+static int
+fsync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = 0;
+
+	if (copy == NULL)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+int
+ckpt_save(const char *path, const char *stream, const struct ckpt_entry *e,
+    size_t n, char *err)
+{
+	struct kin_buf b, tmp;
+	int fd = -1, rc = -1;
+
+	kin_buf_init(&b, CKPT_MAX_BYTES);
+	kin_buf_init(&tmp, 4096);
+	if (kin_buf_adds(&b, "{\"kin\":\"checkpoint\",\"version\":1,\"stream\":",
+	    err) < 0 || kin_json_put_str(&b, stream, strlen(stream), err) < 0 ||
+	    kin_buf_adds(&b, ",\"shards\":[\n", err) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (put_entry(&b, &e[i], err) < 0 ||
+		    kin_buf_adds(&b, i + 1 < n ? ",\n" : "\n", err) < 0)
+			goto out;
+	}
+	if (kin_buf_adds(&b, "]}\n", err) < 0 ||
+	    kin_buf_printf(&tmp, err, "%s.tmp", path) < 0)
+		goto out;
+	fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		kin_seterrno(err, errno, "cannot create '%s'", tmp.p);
+		goto out;
+	}
+	/* an old temp file keeps its mode through O_CREAT: force it */
+	if (fchmod(fd, 0600) < 0) {
+		kin_seterrno(err, errno, "cannot chmod '%s'", tmp.p);
+		goto out;
+	}
+	for (size_t off = 0; off < b.len;) {
+		ssize_t k = write(fd, b.p + off, b.len - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			kin_seterrno(err, errno, "cannot write '%s'", tmp.p);
+			goto out;
+		}
+		off += (size_t)k;
+	}
+	if (fsync(fd) < 0) {
+		kin_seterrno(err, errno, "cannot fsync '%s'", tmp.p);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		kin_seterrno(err, errno, "cannot close '%s'", tmp.p);
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp.p, path) < 0) {
+		kin_seterrno(err, errno, "cannot rename '%s' to '%s'", tmp.p,
+		    path);
+		goto out;
+	}
+	if (fsync_dir(path) < 0) {
+		kin_seterrno(err, errno, "cannot fsync the directory of '%s'",
+		    path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp.p);
+	}
+	kin_buf_release(&tmp);
+	kin_buf_release(&b);
+	return rc;
+}

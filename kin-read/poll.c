@@ -1,0 +1,612 @@
+/* poll.c — the GetRecords loop.  Per shard: at most 5 calls a second
+ * (the service limit), back to back while behind, an idle wait once caught
+ * up, back-off with jitter when throttled, a new iterator from the last
+ * printed record on ExpiredIteratorException, and a closed shard read until
+ * NextShardIterator is absent (whether the last page carries ChildShards, as
+ * the service does, or an empty page ends it, as kinesalite does). */
+#include "poll.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "deagg.h"
+#include "err.h"
+
+#define OUT_MAX (128u * 1024 * 1024)  /* one page as -J lines */
+
+struct bpos {
+	const char *seq;
+	long sub;
+	int more;
+};
+
+struct worker {
+	struct reader *r;
+	struct kin_client c;
+	pthread_t th;
+	struct kin_buf out;
+	size_t *ends;
+	struct bpos *pos;
+	size_t cap;
+	struct deagg d;
+};
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+reader_kick(struct reader *r)
+{
+	pthread_kill(r->main_thread, SIGUSR1);
+}
+
+static void
+stop_locked_all(struct reader *r)
+{
+	pthread_mutex_lock(&r->t->lock);
+	r->t->stop = 1;
+	pthread_cond_broadcast(&r->t->cond);
+	pthread_mutex_unlock(&r->t->lock);
+}
+
+void
+reader_fail(struct reader *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int first;
+
+	pthread_mutex_lock(&r->lock);
+	first = !r->failed && !r->broken_pipe;
+	if (first) {
+		r->failed = 1;
+		r->status = status;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (first) {
+		va_start(ap, fmt);
+		kin_vwarn(PROG, fmt, ap);
+		va_end(ap);
+	}
+	stop_locked_all(r);
+	reader_kick(r);
+}
+
+int
+reader_over(struct reader *r)
+{
+	int over;
+
+	pthread_mutex_lock(&r->lock);
+	over = r->failed || r->broken_pipe || r->full;
+	pthread_mutex_unlock(&r->lock);
+	return over;
+}
+
+void
+reader_stop(struct reader *r)
+{
+	stop_locked_all(r);
+}
+
+int
+reader_init(struct reader *r, const struct opts *o, struct table *t,
+    struct writer *w, const struct out_cfg *oc, const struct kin_client *base,
+    const char *stream, char *err)
+{
+	memset(r, 0, sizeof *r);
+	r->o = o;
+	r->t = t;
+	r->w = w;
+	r->oc = oc;
+	r->base = base;
+	r->stream = stream;
+	r->pin_ms = -1;
+	r->until_ms = -1;
+	r->main_thread = pthread_self();
+	if (pthread_mutex_init(&r->lock, NULL) != 0)
+		return kin_seterr(err, "cannot create a mutex");
+	return 0;
+}
+
+/* ---- one call on one shard ---- */
+
+static void
+vlog(struct reader *r, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+vlog(struct reader *r, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->o->cli.verbose < level)
+		return;
+	va_start(ap, fmt);
+	kin_vwarn(PROG, fmt, ap);
+	va_end(ap);
+}
+
+static int
+batch_room(struct worker *wk, size_t need)
+{
+	if (need <= wk->cap)
+		return 0;
+	size_t ncap = wk->cap ? wk->cap * 2 : 1024;
+	while (ncap < need)
+		ncap *= 2;
+	size_t *ne = realloc(wk->ends, ncap * sizeof *ne);
+	if (ne == NULL)
+		return -1;
+	wk->ends = ne;
+	struct bpos *np = realloc(wk->pos, ncap * sizeof *np);
+	if (np == NULL)
+		return -1;
+	wk->pos = np;
+	wk->cap = ncap;
+	return 0;
+}
+
+/* Back off after throttling: full jitter on a doubling ceiling, never
+ * sooner than the per-shard call gap. */
+static int64_t
+throttle_delay_us(struct worker *wk, struct shard *s)
+{
+	int k = s->throttles < 16 ? s->throttles : 16;
+	int64_t cap_ms = 200LL << (k > 0 ? k - 1 : 0);
+	int64_t ms;
+
+	if (cap_ms > 10000)
+		cap_ms = 10000;
+	ms = (int64_t)(kin_retry_rand(&wk->c.retry) % (uint64_t)(cap_ms + 1));
+	if (ms < MIN_CALL_GAP_US / 1000)
+		ms = MIN_CALL_GAP_US / 1000;
+	return ms * 1000;
+}
+
+/* Get an iterator for s from its last printed record, else its start.
+ * 0 done, 1 try later (due set), -1 failed (reported). */
+static int
+open_iterator(struct worker *wk, struct shard *s)
+{
+	struct reader *r = wk->r;
+	struct kin_awserr ae;
+	char err[KIN_ERRLEN];
+	struct pos p;
+	const char *type = NULL, *seq = NULL;
+	int64_t ts = 0, latest_ms = 0;
+	char *iter = NULL;
+
+	pthread_mutex_lock(&r->t->lock);
+	p = s->last.kind == POS_AFTER ? s->last : s->start;
+	pthread_mutex_unlock(&r->t->lock);
+	s->skip = 0;
+	switch (p.kind) {
+	case POS_TRIM:
+		type = "TRIM_HORIZON";
+		break;
+	case POS_LATEST:
+		type = "LATEST";
+		latest_ms = wall_ms();
+		break;
+	case POS_AT_TS:
+		type = "AT_TIMESTAMP";
+		ts = p.ts_ms;
+		break;
+	case POS_AT_SEQ:
+		type = "AT_SEQUENCE_NUMBER";
+		seq = p.seq;
+		break;
+	case POS_AFTER:
+		seq = p.seq;
+		if (p.more) {
+			/* part of an aggregate was printed: read it again
+			 * and drop the sub-records already out */
+			type = "AT_SEQUENCE_NUMBER";
+			s->skip = 1;
+			memcpy(s->skip_seq, p.seq, sizeof s->skip_seq);
+			s->skip_sub = p.sub;
+		} else {
+			type = "AFTER_SEQUENCE_NUMBER";
+		}
+		break;
+	default:
+		reader_fail(r, KIN_EX_SOFTWARE, "shard '%s' has no start position",
+		    s->id);
+		return -1;
+	}
+	memset(&ae, 0, sizeof ae);
+	if (kin_get_shard_iterator(&wk->c, r->stream, s->id, type, seq, ts,
+	    &iter, &ae, err) < 0) {
+		if (ae.kind == KIN_AWS_THROTTLED) {
+			s->throttles++;
+			pthread_mutex_lock(&r->t->lock);
+			s->due_us = mono_us() + throttle_delay_us(wk, s);
+			pthread_mutex_unlock(&r->t->lock);
+			vlog(r, 2, "shard '%s': throttled: %s", s->id, err);
+			return 1;
+		}
+		reader_fail(r, kin_exit_status(&ae),
+		    "cannot get an iterator for shard '%s': %s", s->id, err);
+		return -1;
+	}
+	s->throttles = 0;
+	free(s->iter);
+	s->iter = iter;
+	vlog(r, 2, "shard '%s': reading from %s%s%s", s->id, type,
+	    seq ? " " : "", seq ? seq : "");
+	if (p.kind == POS_LATEST) {
+		/* a restart must not skip what arrives from now on */
+		pthread_mutex_lock(&r->t->lock);
+		s->start.kind = POS_AT_TS;
+		s->start.ts_ms = latest_ms;
+		pthread_mutex_unlock(&r->t->lock);
+	}
+	return 0;
+}
+
+/* Print what the page holds (up to the pin), then update the shard. */
+static void
+take_page(struct worker *wk, struct shard *s, struct kin_records *rs)
+{
+	struct reader *r = wk->r;
+	char err[KIN_ERRLEN];
+	size_t nb = 0;
+	int stopped = 0, unsafe = 0;
+	const struct kin_record *bad = NULL;
+	long bad_sub = 0;
+	int64_t limit_ms = -1;
+
+	if (r->pin_ms >= 0)
+		limit_ms = r->pin_ms;
+	if (r->until_ms >= 0 && (limit_ms < 0 || r->until_ms < limit_ms))
+		limit_ms = r->until_ms;
+
+	kin_buf_reset(&wk->out);
+	for (size_t i = 0; i < rs->n && !unsafe; i++) {
+		const struct kin_record *k = &rs->r[i];
+		struct out_rec o;
+		int dr, nsub;
+
+		if (limit_ms >= 0 && k->arrival_ms > limit_ms) {
+			stopped = 1;
+			break;
+		}
+		dr = deagg_parse(&wk->d, k->data, k->len);
+		if (dr == DEAGG_NOMEM) {
+			reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
+			return;
+		}
+		if (dr == DEAGG_BAD)
+			kin_warn(PROG, "record '%s' of shard '%s' looks like a "
+			    "KPL aggregate but does not parse as one: printed "
+			    "as it is", k->seq, s->id);
+		nsub = dr == DEAGG_OK ? (int)wk->d.n : 1;
+		if (batch_room(wk, nb + (size_t)nsub + 1) < 0) {
+			reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
+			return;
+		}
+		o.shard = s->id;
+		o.seq = k->seq;
+		o.arrival_ms = k->arrival_ms;
+		for (int j = 0; j < nsub; j++) {
+			int rc;
+
+			if (s->skip) {
+				if (strcmp(k->seq, s->skip_seq) == 0 &&
+				    j <= s->skip_sub)
+					continue;
+				s->skip = 0;
+			}
+			o.sub = j;
+			if (dr == DEAGG_OK) {
+				o.key = wk->d.r[j].key;
+				o.keylen = wk->d.r[j].keylen;
+				o.data = wk->d.r[j].data;
+				o.len = wk->d.r[j].len;
+			} else {
+				o.key = k->key;
+				o.keylen = strlen(k->key);
+				o.data = k->data;
+				o.len = k->len;
+			}
+			rc = out_line(r->oc, &o, &wk->out, err);
+			if (rc == -1) {
+				reader_fail(r, KIN_EX_SOFTWARE,
+				    "cannot format record '%s' of shard '%s': %s",
+				    k->seq, s->id, err);
+				return;
+			}
+			if (rc < 0) {
+				unsafe = rc;
+				bad = k;
+				bad_sub = j;
+				break;
+			}
+			wk->ends[nb] = wk->out.len;
+			wk->pos[nb].seq = k->seq;
+			wk->pos[nb].sub = j;
+			wk->pos[nb].more = j + 1 < nsub;
+			nb++;
+		}
+		/* an aggregate's last sub-records were all skipped */
+		if (s->skip && strcmp(k->seq, s->skip_seq) == 0)
+			s->skip = 0;
+	}
+
+	pthread_mutex_lock(&r->t->lock);
+	int leaving = r->t->stop;
+	pthread_mutex_unlock(&r->t->lock);
+	if (leaving)
+		return;  /* this page is read again after a restart */
+
+	long put = 0;
+	if (nb > 0) {
+		put = writer_put(r->w, wk->out.p, wk->ends, nb);
+		if (put < 0) {
+			if (r->w->err == EPIPE) {
+				pthread_mutex_lock(&r->lock);
+				r->broken_pipe = 1;
+				pthread_mutex_unlock(&r->lock);
+				reader_stop(r);
+				reader_kick(r);
+			} else {
+				reader_fail(r, KIN_EX_IOERR,
+				    "cannot write to stdout: %s",
+				    strerror(r->w->err));
+			}
+			return;
+		}
+	}
+
+	pthread_mutex_lock(&r->t->lock);
+	if (put > 0) {
+		const struct bpos *bp = &wk->pos[put - 1];
+		s->last.kind = POS_AFTER;
+		memcpy(s->last.seq, bp->seq, strlen(bp->seq) + 1);
+		s->last.sub = bp->sub;
+		s->last.more = bp->more;
+		s->records += put;
+	}
+	pthread_mutex_unlock(&r->t->lock);
+
+	if ((size_t)put < nb || writer_full(r->w)) {
+		pthread_mutex_lock(&r->lock);
+		r->full = 1;
+		pthread_mutex_unlock(&r->lock);
+		reader_stop(r);
+		reader_kick(r);
+		return;
+	}
+	if (unsafe) {
+		reader_fail(r, KIN_EX_DATAERR,
+		    "cannot print record '%s' (sub %ld) of shard '%s' as one "
+		    "line: %s; -J prints it safely", bad->seq, bad_sub, s->id,
+		    out_unsafe_why(unsafe));
+		return;
+	}
+
+	int64_t now = mono_us();
+	int news = 0;
+	pthread_mutex_lock(&r->t->lock);
+	s->millis_behind = rs->millis_behind;
+	free(s->iter);
+	s->iter = NULL;
+	if (rs->next_iter != NULL && !stopped)
+		s->iter = strdup(rs->next_iter);
+	if (stopped) {
+		s->state = SH_STOPPED;
+		news = 1;
+		vlog(r, 2, "shard '%s': reached records after the end time",
+		    s->id);
+	} else if (rs->next_iter == NULL) {
+		/* closed and read to its end: now its children may start */
+		s->state = SH_DONE;
+		s->closed = 1;
+		for (size_t i = 0; i < rs->nchildren; i++)
+			table_add_child_locked(r->t, rs->children[i].id,
+			    rs->children[i].parents, rs->children[i].nparents);
+		r->t->owner->ops->finished(r->t->owner->ctx, s->id);
+		r->t->need_discovery = 1;
+		table_update_locked(r->t);
+		news = 1;
+		vlog(r, 2, "shard '%s': read to its end", s->id);
+	} else if (s->iter == NULL) {
+		pthread_mutex_unlock(&r->t->lock);
+		reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
+		return;
+	} else if (rs->n == 0 && rs->millis_behind <= 0) {
+		/* caught up with the tip */
+		if (r->pin_ms >= 0 ||
+		    (r->until_ms >= 0 && wall_ms() > r->until_ms)) {
+			s->state = SH_STOPPED;
+			news = 1;
+			vlog(r, 2, "shard '%s': caught up", s->id);
+		} else {
+			s->due_us = now + r->o->idle_ms * 1000;
+			if (s->due_us < s->last_call_us + MIN_CALL_GAP_US)
+				s->due_us = s->last_call_us + MIN_CALL_GAP_US;
+		}
+	} else {
+		s->due_us = s->last_call_us + MIN_CALL_GAP_US;
+	}
+	pthread_mutex_unlock(&r->t->lock);
+	if (news)
+		reader_kick(r);
+}
+
+static void
+step(struct worker *wk, struct shard *s)
+{
+	struct reader *r = wk->r;
+	struct kin_records rs;
+	struct kin_awserr ae;
+	char err[KIN_ERRLEN];
+
+	if (s->iter == NULL && open_iterator(wk, s) != 0)
+		return;
+	kin_records_init(&rs);
+	memset(&ae, 0, sizeof ae);
+	s->last_call_us = mono_us();
+	if (kin_get_records(&wk->c, s->iter, r->o->limit, &rs, &ae, err) < 0) {
+		kin_records_release(&rs);
+		if (ae.kind == KIN_AWS_THROTTLED) {
+			s->throttles++;
+			pthread_mutex_lock(&r->t->lock);
+			s->due_us = mono_us() + throttle_delay_us(wk, s);
+			pthread_mutex_unlock(&r->t->lock);
+			vlog(r, 2, "shard '%s': throttled: %s", s->id, err);
+			return;
+		}
+		if (ae.kind == KIN_AWS_EXPIRED_ITERATOR) {
+			/* start again right after the last record printed */
+			free(s->iter);
+			s->iter = NULL;
+			vlog(r, 2, "shard '%s': %s", s->id, err);
+			return;
+		}
+		reader_fail(r, kin_exit_status(&ae),
+		    "cannot get records from shard '%s': %s", s->id, err);
+		return;
+	}
+	s->throttles = 0;
+	take_page(wk, s, &rs);
+	kin_records_release(&rs);
+}
+
+/* ---- the workers ---- */
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct table *t = wk->r->t;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop) {
+		struct shard *pick = NULL;
+		int64_t now = mono_us(), next = INT64_MAX;
+
+		for (size_t i = 0; i < t->n; i++) {
+			struct shard *s = t->v[i];
+			if (!s->owned || s->state != SH_READY || s->busy)
+				continue;
+			if (s->due_us <= now) {
+				if (pick == NULL || s->due_us < pick->due_us)
+					pick = s;
+			} else if (s->due_us < next) {
+				next = s->due_us;
+			}
+		}
+		if (pick == NULL) {
+			if (next == INT64_MAX) {
+				pthread_cond_wait(&t->cond, &t->lock);
+			} else {
+				struct timespec ts;
+				ts.tv_sec = next / 1000000;
+				ts.tv_nsec = (next % 1000000) * 1000;
+				pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+			}
+			continue;
+		}
+		pick->busy = 1;
+		pthread_mutex_unlock(&t->lock);
+		step(wk, pick);
+		pthread_mutex_lock(&t->lock);
+		pick->busy = 0;
+		/* others may have slept while this shard was ours */
+		pthread_cond_broadcast(&t->cond);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+int
+reader_grow(struct reader *r, size_t want, char *err)
+{
+	size_t max = (size_t)r->o->threads;
+
+	if (want > max)
+		want = max;
+	if (want <= r->nworkers)
+		return 0;
+	struct worker **nv = realloc(r->w_v, want * sizeof *nv);
+	if (nv == NULL)
+		return kin_seterr(err, "out of memory");
+	r->w_v = nv;
+	while (r->nworkers < want) {
+		struct worker *wk = calloc(1, sizeof *wk);
+		if (wk == NULL)
+			return kin_seterr(err, "out of memory");
+		wk->r = r;
+		kin_buf_init(&wk->out, OUT_MAX);
+		deagg_init(&wk->d);
+		if (kin_client_clone(&wk->c, r->base, err) < 0) {
+			kin_buf_release(&wk->out);
+			free(wk);
+			return -1;
+		}
+		if (pthread_create(&wk->th, NULL, worker_main, wk) != 0) {
+			kin_client_release(&wk->c);
+			kin_buf_release(&wk->out);
+			free(wk);
+			return kin_seterr(err, "cannot start a thread");
+		}
+		r->w_v[r->nworkers++] = wk;
+	}
+	return 0;
+}
+
+int
+reader_join(struct reader *r, int64_t timeout_ms)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	for (size_t i = 0; i < r->nworkers; i++) {
+		struct worker *wk = r->w_v[i];
+		if (wk == NULL)
+			continue;
+		if (pthread_timedjoin_np(wk->th, NULL, &ts) != 0) {
+			rc = -1;
+			continue;
+		}
+		kin_client_release(&wk->c);
+		kin_buf_release(&wk->out);
+		deagg_release(&wk->d);
+		free(wk->ends);
+		free(wk->pos);
+		free(wk);
+		r->w_v[i] = NULL;
+	}
+	return rc;
+}
+
+void
+reader_release(struct reader *r)
+{
+	/* workers that did not leave in time still use their memory */
+	for (size_t i = 0; i < r->nworkers; i++)
+		if (r->w_v[i] != NULL)
+			return;
+	free(r->w_v);
+	r->w_v = NULL;
+	r->nworkers = 0;
+	pthread_mutex_destroy(&r->lock);
+}

@@ -68,6 +68,12 @@ kin_sigv4_cache_init(struct kin_sigv4_cache *c)
 }
 
 void
+kin_sigv4_cache_release(struct kin_sigv4_cache *c)
+{
+	OPENSSL_cleanse(c, sizeof *c);
+}
+
+void
 kin_sigv4_out_init(struct kin_sigv4_out *o)
 {
 	kin_buf_init(&o->canonical, CANON_MAX);

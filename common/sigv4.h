@@ -33,7 +33,9 @@ struct kin_sigv4_req {
 
 /* Derived signing key, cached per (secret, date, region, service): deriving
  * it costs four HMACs, signing a request only one.  Not locked: one cache
- * per thread (one per kin_client).  Holds no secret, only its SHA-256. */
+ * per thread (one per kin_client).  Holds the secret's SHA-256, never the
+ * secret, and the derived key (good for that day, region and service only);
+ * kin_sigv4_cache_release wipes it. */
 struct kin_sigv4_cache {
 	char scope[128];
 	unsigned char secret_hash[32];
@@ -51,6 +53,7 @@ struct kin_sigv4_out {
 };
 
 void kin_sigv4_cache_init(struct kin_sigv4_cache *c);
+void kin_sigv4_cache_release(struct kin_sigv4_cache *c);
 void kin_sigv4_out_init(struct kin_sigv4_out *o);
 void kin_sigv4_out_release(struct kin_sigv4_out *o);
 

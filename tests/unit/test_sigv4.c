@@ -368,6 +368,8 @@ test_cache(void)
 	    err) == -1);
 	T_CHECK(strstr(err, "credentials") != NULL);
 	kin_sigv4_out_release(&o);
+	kin_sigv4_cache_release(&c);
+	T_CHECK(!c.valid);
 }
 
 static void

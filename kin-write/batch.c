@@ -1,0 +1,777 @@
+/* batch.c — the writer's engine: shard queues, aggregates, linger, filling
+ * requests, and what happens to each record when its reply comes back.
+ * Everything runs on one thread; the network is curl multi (send.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "parse.h"
+
+#define KW_REFRESH_MIN_US 1000000    /* ListShards at most once a second */
+#define KW_RETRY_CAP_MS 5000
+
+static struct kin_put_result g_res[KIN_MAX_PUT_RECORDS];
+
+/* ---- accounting ---- */
+
+static void ep_advance(struct writer *w)
+{
+	while (w->ep_low < w->ep_cur) {
+		struct epoch *e = &w->ep[w->ep_low % w->ep_cap];
+		if (e->outstanding)
+			break;
+		if (w->on_barrier)
+			w->on_barrier(w->barrier_ctx, e->barrier,
+			    e->barrier_len);
+		free(e->barrier);
+		e->barrier = NULL;
+		w->ep_low++;
+	}
+}
+
+static int ep_grow(struct writer *w)
+{
+	size_t cap = w->ep_cap * 2;
+	struct epoch *n = calloc(cap, sizeof(*n));
+	uint64_t e;
+
+	if (!n)
+		return -1;
+	for (e = w->ep_low; e <= w->ep_cur; e++)
+		n[e % cap] = w->ep[e % w->ep_cap];
+	free(w->ep);
+	w->ep = n;
+	w->ep_cap = cap;
+	return 0;
+}
+
+static size_t urec_cost(const struct urec *u)
+{
+	return u->len + u->keylen + sizeof(*u);
+}
+
+static void user_done(struct writer *w, struct urec *u)
+{
+	w->held--;
+	w->held_bytes -= urec_cost(u);
+	if (u->epoch >= w->ep_low && u->epoch <= w->ep_cur)
+		w->ep[u->epoch % w->ep_cap].outstanding--;
+}
+
+static void set_fatal(struct writer *w, int status, const char *msg)
+{
+	if (!w->fatal) {
+		w->fatal = status;
+		snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s", msg);
+	}
+}
+
+static void dead_user(struct writer *w, struct urec *u, const char *reason,
+    const char *code, const char *msg)
+{
+	struct dl_rec d;
+	char err[KIN_ERRLEN];
+
+	memset(&d, 0, sizeof(d));
+	d.reason = reason;
+	d.code = code;
+	d.message = msg;
+	d.src = u->src;
+	d.lineno = u->lineno;
+	d.key = u->key;
+	d.hash = u->ehk;
+	d.data = u->data;
+	d.len = u->len;
+	if (dl_put(w->dl, &d, err) < 0)
+		set_fatal(w, KIN_EX_IOERR, err);
+	w->dead++;
+}
+
+static void dead_krec(struct writer *w, struct krec *k, const char *reason,
+    const char *code, const char *msg)
+{
+	struct urec *u;
+
+	for (u = k->users; u; u = u->next) {
+		dead_user(w, u, reason, code, msg);
+		user_done(w, u);
+	}
+	krec_free(k);
+	ep_advance(w);
+}
+
+static void acked_krec(struct writer *w, struct krec *k)
+{
+	struct urec *u;
+
+	for (u = k->users; u; u = u->next) {
+		w->acked++;
+		user_done(w, u);
+	}
+	krec_free(k);
+	ep_advance(w);
+}
+
+/* ---- queues ---- */
+
+static void queue_back(struct writer *w, struct shard *s, struct krec *k)
+{
+	k->shard = s;
+	k->next = NULL;
+	if (s->tail)
+		s->tail->next = k;
+	else
+		s->head = k;
+	s->tail = k;
+	s->n++;
+	s->bytes += krec_cost(k);
+	w->queued++;
+}
+
+static void queue_front(struct writer *w, struct shard *s, struct krec *k)
+{
+	k->shard = s;
+	k->next = s->head;
+	s->head = k;
+	if (!s->tail)
+		s->tail = k;
+	s->n++;
+	s->bytes += krec_cost(k);
+	w->queued++;
+}
+
+static struct krec *queue_pop(struct writer *w, struct shard *s)
+{
+	struct krec *k = s->head;
+
+	if (!k)
+		return NULL;
+	s->head = k->next;
+	if (!s->head)
+		s->tail = NULL;
+	k->next = NULL;
+	s->n--;
+	s->bytes -= krec_cost(k);
+	w->queued--;
+	return k;
+}
+
+static void close_agg(struct writer *w, struct shard *s)
+{
+	int64_t first = s->agg.first_us;
+	struct krec *k;
+
+	if (!s->agg.n)
+		return;
+	if (!(k = agg_take(&s->agg))) {
+		set_fatal(w, KIN_EX_SOFTWARE, "out of memory");
+		return;
+	}
+	k->enq_us = first;
+	queue_back(w, s, k);
+}
+
+/* ---- set-up ---- */
+
+int writer_init(struct writer *w, const struct writer_opts *o,
+    struct kin_client *c, const char *stream, struct deadletter *dl,
+    char *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->o = *o;
+	w->c = c;
+	w->stream = stream;
+	w->dl = dl;
+	kin_retry_init(&w->rt, 1, (uint64_t)kin_now_wall_us());
+	w->rt.cap_ms = KW_RETRY_CAP_MS;
+	w->ep_cap = 16;
+	if (!(w->ep = calloc(w->ep_cap, sizeof(*w->ep))))
+		return kin_seterr(err, "out of memory");
+	shardmap_init(&w->map, 0);
+	return sender_init(&w->snd, c, stream, o->max_in_flight, 30000, err);
+}
+
+void writer_release(struct writer *w)
+{
+	uint64_t e;
+
+	sender_release(&w->snd);
+	shardmap_release(&w->map);
+	if (w->ep)
+		for (e = w->ep_low; e <= w->ep_cur; e++)
+			free(w->ep[e % w->ep_cap].barrier);
+	free(w->ep);
+	memset(w, 0, sizeof(*w));
+}
+
+int writer_load_shards(struct writer *w, double rate_pct,
+    struct kin_awserr *ae, char *err)
+{
+	w->map.rate_pct = rate_pct;
+	if (shardmap_load(&w->map, w->c, w->stream, ae, err) == 0) {
+		w->last_refresh_us = kin_now_mono_us();
+		return 0;
+	}
+	/* ListShards may be denied to a role that can put: go on without a
+	 * map (no per-shard limits), unless aggregation needs it */
+	if (!w->o.aggregate && ae->kind == KIN_AWS_ACCESS && ae->status >= 400) {
+		if (w->o.verbose)
+			kin_warn(KW_PROG, "cannot list shards, going on "
+			    "without per-shard rate limits: %s", err);
+		return shardmap_unknown(&w->map, err);
+	}
+	return -1;
+}
+
+/* ---- input side ---- */
+
+void writer_add(struct writer *w, struct urec *u)
+{
+	static const struct agg empty;
+	struct shard *s = shardmap_find(&w->map, u->hash);
+	int64_t now = kin_now_mono_us();
+	struct krec *k;
+
+	w->in++;
+	w->held++;
+	w->held_bytes += urec_cost(u);
+	u->epoch = w->ep_cur;
+	w->ep[w->ep_cur % w->ep_cap].outstanding++;
+	if (w->o.aggregate) {
+		if (agg_size_with(&empty, u) > w->o.agg_max) {
+			/* too big to share a record: alone, after what the
+			 * shard already holds, so order is kept */
+			close_agg(w, s);
+		} else {
+			if (s->agg.n && agg_size_with(&s->agg, u) >
+			    w->o.agg_max)
+				close_agg(w, s);
+			if (agg_add(&s->agg, u, now) == 0)
+				return;
+		}
+	}
+	if (!(k = krec_lone(u))) {
+		dead_user(w, u, "no-memory", "", "out of memory");
+		user_done(w, u);
+		urec_free(u);
+		ep_advance(w);
+		return;
+	}
+	k->enq_us = now;
+	queue_back(w, s, k);
+}
+
+void writer_bad(struct writer *w, const struct dl_rec *r)
+{
+	char err[KIN_ERRLEN];
+
+	w->in++;
+	if (dl_put(w->dl, r, err) < 0)
+		set_fatal(w, KIN_EX_IOERR, err);
+	w->dead++;
+}
+
+void writer_barrier(struct writer *w, const char *line, size_t len)
+{
+	struct epoch *e;
+
+	if (w->ep_cur + 1 - w->ep_low >= w->ep_cap && ep_grow(w) < 0) {
+		set_fatal(w, KIN_EX_SOFTWARE, "out of memory");
+		return;
+	}
+	e = &w->ep[w->ep_cur % w->ep_cap];
+	if ((e->barrier = malloc(len + 1))) {
+		memcpy(e->barrier, line, len);
+		e->barrier[len] = '\0';
+		e->barrier_len = len;
+	}
+	w->ep_cur++;
+	w->ep[w->ep_cur % w->ep_cap].outstanding = 0;
+	w->ep[w->ep_cur % w->ep_cap].barrier = NULL;
+	w->force_until_us = kin_now_mono_us();
+	ep_advance(w);
+}
+
+void writer_flush_all(struct writer *w)
+{
+	w->force_until_us = INT64_MAX;
+}
+
+/* ---- replies ---- */
+
+static enum kin_aws_kind code_kind(const char *code)
+{
+	if (strcmp(code, "ProvisionedThroughputExceededException") == 0)
+		return KIN_AWS_THROTTLED;
+	if (strcmp(code, "InternalFailure") == 0)
+		return KIN_AWS_INTERNAL;
+	return kin_aws_classify(500, code);
+}
+
+static void retry_krec(struct writer *w, struct krec *k,
+    enum kin_aws_kind kind, const char *code, const char *msg,
+    int64_t now)
+{
+	int64_t delay_us;
+	struct shard *s;
+
+	k->attempts++;
+	snprintf(k->code, sizeof(k->code), "%s", code);
+	snprintf(k->msg, sizeof(k->msg), "%s", msg);
+	w->retried += k->nusers;
+	if (kind == KIN_AWS_THROTTLED)
+		w->throttled += k->nusers;
+	delay_us = kin_retry_delay_ms(&w->rt, kind, k->attempts) * 1000;
+	if (k->deadline_us && now + delay_us >= k->deadline_us) {
+		char m[320];
+		snprintf(m, sizeof(m), "record-ttl passed after %d attempt%s%s%s",
+		    k->attempts, k->attempts == 1 ? "" : "s",
+		    *msg ? ": " : "", msg);
+		dead_krec(w, k, "expired", code, m);
+		return;
+	}
+	k->not_before_us = now + delay_us;
+	s = k->shard;
+	if (!s->open)
+		s = shardmap_find(&w->map, k->hash);
+	queue_front(w, s, k);
+}
+
+/* Warnings about failed requests: every one with -vv, else at most one
+ * each 5 s (throttling only with -v), so a failing service is visible but
+ * not a flood. */
+static void warn_fail(struct writer *w, enum kin_aws_kind kind,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void warn_fail(struct writer *w, enum kin_aws_kind kind,
+    const char *fmt, ...)
+{
+	static int64_t last;
+	int64_t now = kin_now_mono_us();
+	va_list ap;
+
+	if (w->o.verbose < 2) {
+		if (kind == KIN_AWS_THROTTLED && w->o.verbose < 1)
+			return;
+		if (last && now - last < 5000000)
+			return;
+	}
+	last = now;
+	va_start(ap, fmt);
+	kin_vwarn(KW_PROG, fmt, ap);
+	va_end(ap);
+}
+
+static void fail_all(struct writer *w, struct req *r, enum kin_aws_kind kind,
+    const char *code, const char *msg)
+{
+	int64_t now = kin_now_mono_us();
+	size_t i;
+
+	warn_fail(w, kind, "PutRecords(%s) failed, retrying %zu records: "
+	    "%s%s%s", w->stream, r->n, code, *msg ? ": " : "", msg);
+	for (i = r->n; i-- > 0;)
+		retry_krec(w, r->k[i], kind, code, msg, now);
+}
+
+static void reject_all(struct writer *w, struct req *r, const char *code,
+    const char *msg)
+{
+	size_t i;
+
+	kin_warn(KW_PROG, "PutRecords(%s) rejected %zu records: %s%s%s",
+	    w->stream, r->n, code, *msg ? ": " : "", msg);
+	for (i = 0; i < r->n; i++)
+		dead_krec(w, r->k[i], "rejected", code, msg);
+}
+
+static void on_done(void *ctx, struct req *r, const struct send_result *res)
+{
+	struct writer *w = ctx;
+	struct kin_awserr ae;
+	char err[KIN_ERRLEN];
+	int64_t now = kin_now_mono_us();
+	int failed = 0;
+	size_t i;
+
+	for (i = 0; i < r->nshards; i++)
+		r->shards[i]->inflight--;
+	if (res->transport) {
+		fail_all(w, r, KIN_AWS_TRANSPORT, "ConnectionError",
+		    res->curl_err ? res->curl_err : "");
+		return;
+	}
+	memset(&ae, 0, sizeof(ae));
+	if (kin_client_check("PutRecords", res->status, res->errortype,
+	    res->body, res->len, &ae, err) < 0) {
+		char code[160];
+		snprintf(code, sizeof(code), "%s", ae.type[0] ? ae.type :
+		    "HTTP error");
+		if (!ae.type[0])
+			snprintf(code, sizeof(code), "HTTP %ld", res->status);
+		if (kin_aws_retryable(ae.kind))
+			fail_all(w, r, ae.kind, code, ae.message);
+		else
+			reject_all(w, r, code, ae.message);
+		return;
+	}
+	if (kin_put_records_parse(res->body, res->len, r->n, g_res, &failed,
+	    err) < 0) {
+		fail_all(w, r, KIN_AWS_TRANSPORT, "BadResponse", err);
+		return;
+	}
+	if (failed) {
+		const char *c = "";
+		for (i = 0; i < r->n && !*c; i++)
+			c = g_res[i].code;
+		warn_fail(w, code_kind(c), "PutRecords(%s): %d of %zu records "
+		    "failed (%s), retrying them", w->stream, failed, r->n, c);
+	}
+	/* backwards, so records going back to a queue's front keep order */
+	for (i = r->n; i-- > 0;) {
+		struct krec *k = r->k[i];
+		if (g_res[i].code[0]) {
+			retry_krec(w, k, code_kind(g_res[i].code),
+			    g_res[i].code, g_res[i].message, now);
+			continue;
+		}
+		if (w->map.known && g_res[i].shard[0] &&
+		    strcmp(g_res[i].shard, k->shard->id) != 0)
+			w->refresh = 1;
+		acked_krec(w, k);
+	}
+}
+
+/* ---- resharding ---- */
+
+static void refresh_map(struct writer *w, int64_t now)
+{
+	struct kin_awserr ae;
+	char err[KIN_ERRLEN];
+	struct krec *list = NULL, **tail = &list, *k;
+	size_t i;
+
+	if (now - w->last_refresh_us < KW_REFRESH_MIN_US)
+		return;
+	w->last_refresh_us = now;
+	w->refresh = 0;
+	if (shardmap_load(&w->map, w->c, w->stream, &ae, err) < 0) {
+		kin_warn(KW_PROG, "cannot refresh the shard map: %s", err);
+		return;
+	}
+	if (w->o.verbose)
+		kin_warn(KW_PROG, "shard map of '%s' refreshed: %zu open "
+		    "shards", w->stream, w->map.nopen);
+	/* route what waits again, each shard's records in their order */
+	for (i = 0; i < w->map.nall; i++) {
+		struct shard *s = w->map.all[i];
+		close_agg(w, s);
+		while ((k = queue_pop(w, s))) {
+			*tail = k;
+			tail = &k->next;
+		}
+	}
+	while ((k = list)) {
+		list = k->next;
+		queue_back(w, shardmap_find(&w->map, k->hash), k);
+	}
+}
+
+/* ---- sending ---- */
+
+static void expire(struct writer *w, int64_t now)
+{
+	size_t i;
+	struct krec *k;
+
+	for (i = 0; i < w->map.nopen; i++) {
+		struct shard *s = w->map.open[i];
+		while ((k = s->head) && k->deadline_us &&
+		    k->deadline_us <= now) {
+			char m[320];
+			queue_pop(w, s);
+			if (k->attempts)
+				snprintf(m, sizeof(m), "record-ttl passed "
+				    "after %d attempt%s%s%s", k->attempts,
+				    k->attempts == 1 ? "" : "s",
+				    k->msg[0] ? ": " : "", k->msg);
+			else
+				snprintf(m, sizeof(m), "record-ttl passed "
+				    "before it could be sent");
+			dead_krec(w, k, "expired", k->code, m);
+		}
+	}
+}
+
+static void close_due_aggs(struct writer *w, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < w->map.nopen; i++) {
+		struct shard *s = w->map.open[i];
+		if (s->agg.n && (now >= s->agg.first_us + w->o.linger_us ||
+		    s->agg.first_us <= w->force_until_us))
+			close_agg(w, s);
+	}
+}
+
+/* How many records this shard could give now, by its own rules: nothing
+ * while its head backs off or (--ordered) a request holds its records, and
+ * when it is rate limited, nothing until a tenth of a second's tokens have
+ * built up — so a backlog goes in fair-sized requests, not one per token. */
+static size_t shard_avail(struct writer *w, struct shard *s, int64_t now,
+    size_t *bytes)
+{
+	double r, b, need_r, need_b;
+	size_t n = s->n;
+
+	*bytes = 0;
+	if (!s->head || (w->o.ordered && s->inflight) ||
+	    s->head->not_before_us > now)
+		return 0;
+	r = bucket_level(&s->rtb, now);
+	b = bucket_level(&s->btb, now);
+	if (!bucket_unlimited(&s->rtb)) {
+		need_r = (double)n < s->rtb.cap / 10 ? (double)n :
+		    s->rtb.cap / 10;
+		if (need_r < 1)
+			need_r = 1;
+		if (r < need_r)
+			return 0;
+		if ((double)n > r)
+			n = (size_t)r;
+	}
+	if (!bucket_unlimited(&s->btb)) {
+		need_b = (double)s->bytes < s->btb.cap / 10 ?
+		    (double)s->bytes : s->btb.cap / 10;
+		if (b < need_b || b <= 0)
+			return 0;
+	}
+	*bytes = s->bytes;
+	return n;
+}
+
+static int ready_to_send(struct writer *w, int64_t now)
+{
+	size_t i, cnt = 0, bytes = 0, b;
+	int64_t oldest = INT64_MAX;
+
+	for (i = 0; i < w->map.nopen; i++) {
+		struct shard *s = w->map.open[i];
+		size_t n = shard_avail(w, s, now, &b);
+		if (!n)
+			continue;
+		cnt += n;
+		bytes += b;
+		if (s->head->enq_us < oldest)
+			oldest = s->head->enq_us;
+	}
+	if (!cnt)
+		return 0;
+	if (cnt >= w->o.max_records || bytes >= w->o.max_bytes)
+		return 1;
+	if (oldest <= w->force_until_us)
+		return 1;
+	return now >= oldest + w->o.linger_us;
+}
+
+static int add_shard(struct req *r, struct shard *s, uint64_t mark)
+{
+	struct shard **p;
+
+	if (s->mark == mark)
+		return 0;
+	if (!(r->nshards & (r->nshards - 1)) || !r->shards) {
+		size_t cap = r->nshards ? r->nshards * 2 : 8;
+		if (!(p = realloc(r->shards, cap * sizeof(*p))))
+			return -1;
+		r->shards = p;
+	}
+	r->shards[r->nshards++] = s;
+	s->mark = mark;
+	return 0;
+}
+
+static void fill(struct writer *w, struct req *r, int64_t now)
+{
+	static uint64_t mark;
+	size_t nopen = w->map.nopen, i, bytes = 0, navail = 0, chunk, taken;
+	size_t start = w->rr++ % nopen, b;
+	unsigned char *ok = calloc(nopen, 1);
+
+	r->n = 0;
+	r->nshards = 0;
+	mark++;
+	if (!ok) {
+		set_fatal(w, KIN_EX_SOFTWARE, "out of memory");
+		return;
+	}
+	for (i = 0; i < nopen; i++)
+		if (shard_avail(w, w->map.open[i], now, &b))
+			ok[i] = 1, navail++;
+	if (!navail) {
+		free(ok);
+		return;
+	}
+	chunk = w->o.max_records / navail;
+	if (chunk < 1)
+		chunk = 1;
+	do {
+		taken = 0;
+		for (i = 0; i < nopen && r->n < w->o.max_records; i++) {
+			size_t j = (start + i) % nopen, got = 0;
+			struct shard *s = w->map.open[j];
+			struct krec *k;
+			if (!ok[j])
+				continue;
+			while (got < chunk && r->n < w->o.max_records &&
+			    (k = s->head) && k->not_before_us <= now) {
+				size_t c = krec_cost(k);
+				if (bucket_level(&s->rtb, now) < 1 ||
+				    bucket_level(&s->btb, now) <= 0)
+					break;
+				if (bytes + c > w->o.max_bytes)
+					break;
+				if (add_shard(r, s, mark) < 0) {
+					set_fatal(w, KIN_EX_SOFTWARE,
+					    "out of memory");
+					break;
+				}
+				queue_pop(w, s);
+				bucket_take(&s->rtb, 1);
+				bucket_take(&s->btb, (double)c);
+				r->k[r->n++] = k;
+				bytes += c;
+				got++;
+			}
+			taken += got;
+			if (!got)
+				ok[j] = 0;
+		}
+	} while (taken && r->n < w->o.max_records);
+	free(ok);
+}
+
+void writer_pump(struct writer *w)
+{
+	int64_t now = kin_now_mono_us();
+	char err[KIN_ERRLEN];
+	struct req *r;
+	size_t i;
+
+	if (w->refresh)
+		refresh_map(w, now);
+	expire(w, now);
+	if (w->o.aggregate)
+		close_due_aggs(w, now);
+	while (!w->fatal && (r = sender_slot(&w->snd)) &&
+	    ready_to_send(w, now)) {
+		fill(w, r, now);
+		if (!r->n)
+			break;
+		for (i = 0; i < r->nshards; i++)
+			r->shards[i]->inflight++;
+		if (sender_start(&w->snd, r, err) < 0) {
+			struct send_result res;
+			memset(&res, 0, sizeof(res));
+			res.transport = 1;
+			res.curl_err = err;
+			on_done(w, r, &res);
+			r->n = 0;
+			r->nshards = 0;
+			break;
+		}
+	}
+}
+
+void writer_wait(struct writer *w, struct curl_waitfd *extra, unsigned n,
+    int max_ms)
+{
+	int64_t now = kin_now_mono_us(), due = now + (int64_t)max_ms * 1000;
+	int slot = sender_slot(&w->snd) != NULL;
+	size_t i, b;
+
+	for (i = 0; i < w->map.nopen && due > now; i++) {
+		struct shard *s = w->map.open[i];
+		struct krec *k = s->head;
+		if (s->agg.n && s->agg.first_us + w->o.linger_us < due)
+			due = s->agg.first_us + w->o.linger_us;
+		if (!k)
+			continue;
+		if (k->deadline_us && k->deadline_us < due)
+			due = k->deadline_us;
+		if (!slot || (w->o.ordered && s->inflight))
+			continue;   /* a reply will wake us */
+		if (k->not_before_us > now) {
+			if (k->not_before_us < due)
+				due = k->not_before_us;
+			continue;
+		}
+		if (!shard_avail(w, s, now, &b)) {
+			double need = s->rtb.cap / 10;
+			int64_t t = bucket_wait_us(&s->rtb, now,
+			    need < 1 ? 1 : need);
+			int64_t t2 = bucket_wait_us(&s->btb, now,
+			    s->btb.cap / 10);
+			if (t2 > t)
+				t = t2;
+			if (t < 1000)
+				t = 1000;
+			if (now + t < due)
+				due = now + t;
+			continue;
+		}
+		if (k->enq_us + w->o.linger_us < due)
+			due = k->enq_us + w->o.linger_us;
+	}
+	if (max_ms == 0)
+		due = now;
+	else if (due < now + 1000)
+		due = now + 1000;   /* at least 1 ms: never spin */
+	sender_wait(&w->snd, extra, n, (int)((due - now + 999) / 1000));
+	sender_perform(&w->snd, on_done, w);
+}
+
+int writer_idle(const struct writer *w)
+{
+	size_t i;
+
+	if (w->queued || w->snd.busy)
+		return 0;
+	for (i = 0; i < w->map.nall; i++)
+		if (w->map.all[i]->agg.n)
+			return 0;
+	return 1;
+}
+
+void writer_abandon(struct writer *w, const char *reason)
+{
+	size_t i;
+	int j;
+	struct krec *k;
+
+	for (j = 0; j < w->snd.n; j++) {
+		struct req *r = &w->snd.r[j];
+		if (!r->busy)
+			continue;
+		curl_multi_remove_handle(w->snd.multi, r->easy);
+		r->busy = 0;
+		w->snd.busy--;
+		for (i = 0; i < r->nshards; i++)
+			r->shards[i]->inflight--;
+		for (i = 0; i < r->n; i++)
+			dead_krec(w, r->k[i], reason, "",
+			    "in flight when kin-write was stopped; it may "
+			    "also have been put");
+		r->n = 0;
+		r->nshards = 0;
+	}
+	for (i = 0; i < w->map.nall; i++) {
+		struct shard *s = w->map.all[i];
+		close_agg(w, s);
+		while ((k = queue_pop(w, s)))
+			dead_krec(w, k, reason, "",
+			    "not sent before kin-write was stopped");
+	}
+}

@@ -1,0 +1,77 @@
+/* kw.h — kin-write's internal types, shared by its files.
+ * A line read becomes a struct urec (user record).  Records to send are
+ * struct krec (Kinesis record): one urec alone, or a KPL aggregate of many
+ * urecs of one shard.  Ownership: a krec owns its urecs and, for an
+ * aggregate, its encoded bytes; krec_free() releases all of it. */
+#ifndef KW_H
+#define KW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KW_PROG "kin-write"
+
+/* A 128-bit hash key, as Kinesis maps keys to shards (MD5 of the partition
+ * key as a big-endian integer, or the explicit hash key). */
+typedef unsigned __int128 kw_u128;
+
+struct urec {
+	struct urec *next;       /* in an aggregate's list */
+	uint64_t seq;            /* input order, from 0 */
+	uint64_t epoch;          /* barriers read before this record */
+	long long lineno;        /* input line, for messages */
+	const char *src;         /* input name ("-" for stdin), not owned */
+	int64_t deadline_us;     /* monotonic; 0 = retry forever */
+	kw_u128 hash;            /* where Kinesis will put it */
+	char *key;               /* partition key, NUL-terminated */
+	size_t keylen;
+	char *ehk;               /* explicit hash key (decimal) or NULL */
+	char *data;              /* bytes (NUL after them) */
+	size_t len;
+	/* key, ehk and data live in the same allocation */
+};
+
+struct urec *urec_new(const char *key, size_t keylen, const char *ehk,
+    const void *data, size_t len);
+void urec_free(struct urec *u);
+
+struct shard;
+
+struct krec {
+	struct krec *next;       /* in a shard queue */
+	struct urec *users;      /* one, or the aggregate's records in order */
+	uint32_t nusers;
+	char *data;              /* bytes to put (users->data when alone) */
+	size_t len;
+	char *agg;               /* owned aggregate bytes, or NULL */
+	const char *key;         /* users->key, or "a" for an aggregate */
+	char ehk[40];            /* ExplicitHashKey, "" for none */
+	kw_u128 hash;            /* users->hash */
+	struct shard *shard;     /* queue it belongs to */
+	int attempts;            /* PutRecords tries so far */
+	int64_t enq_us;          /* when it became ready (linger) */
+	int64_t not_before_us;   /* retry back-off */
+	int64_t deadline_us;     /* earliest user deadline, 0 = none */
+	char code[64];           /* last error code */
+	char msg[160];           /* last error message */
+};
+
+struct krec *krec_lone(struct urec *u);
+void krec_free(struct krec *k);
+/* Bytes that count against the 1 MiB / 5 MiB limits: data + key. */
+static inline size_t krec_cost(const struct krec *k)
+{
+	size_t n = k->len;
+	const char *p = k->key;
+	while (*p++)
+		n++;
+	return n;
+}
+
+/* 128-bit helpers (shardmap.c). */
+int kw_u128_parse(const char *s, size_t n, kw_u128 *out);
+size_t kw_u128_format(kw_u128 v, char *dst, size_t n);   /* decimal */
+/* MD5 of the key as a big-endian 128-bit number. */
+kw_u128 kw_key_hash(const char *key, size_t len);
+
+#endif

@@ -1,0 +1,53 @@
+/* shardmap.h — the stream's open shards by hash range (from ListShards), and
+ * each shard's sending state: its queue of ready Kinesis records, its open
+ * aggregate and its rate limits.
+ * Ownership: struct shardmap owns every struct shard it ever made; a shard
+ * closed by resharding stays allocated (requests in flight may point at it)
+ * until shardmap_release(). */
+#ifndef KW_SHARDMAP_H
+#define KW_SHARDMAP_H
+
+#include <stddef.h>
+#include "agg.h"
+#include "err.h"
+#include "kw.h"
+#include "ratelimit.h"
+
+struct kin_client;
+struct kin_awserr;
+
+struct shard {
+	char *id;               /* "" for the catch-all when the map is unknown */
+	kw_u128 lo, hi;         /* hash key range, inclusive */
+	int open;
+	/* sending state */
+	struct krec *head, *tail;
+	size_t n;               /* krecs queued */
+	size_t bytes;           /* their data + keys */
+	struct agg agg;         /* open aggregate (--aggregate) */
+	struct bucket rtb, btb; /* records/s and bytes/s */
+	int inflight;           /* requests in flight holding its records */
+	uint64_t mark;          /* request being filled that holds it */
+};
+
+struct shardmap {
+	struct shard **open;    /* sorted by lo */
+	size_t nopen;
+	struct shard **all;
+	size_t nall;
+	int known;              /* 0: one catch-all shard, no ListShards */
+	double rate_pct;        /* per-shard limit in % of the service's; 0 off */
+};
+
+void shardmap_init(struct shardmap *m, double rate_pct);
+void shardmap_release(struct shardmap *m);
+/* ListShards and (re)build the open set, keeping the objects of shards
+ * that are still there.  -1 with ae/err on failure (map unchanged). */
+int shardmap_load(struct shardmap *m, struct kin_client *c,
+    const char *stream, struct kin_awserr *ae, char *err);
+/* A single catch-all shard, for when ListShards is not allowed. */
+int shardmap_unknown(struct shardmap *m, char *err);
+/* The open shard whose range holds h (never NULL once loaded). */
+struct shard *shardmap_find(const struct shardmap *m, kw_u128 h);
+
+#endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define SERVICE "kinesis"
 #define TARGET_PREFIX "Kinesis_20131202."
 #define CONTENT_TYPE "application/x-amz-json-1.1"
 #define MAX_TOKENS (1 << 18)          /* 10 000 records at ~14 tokens each */
@@ -92,15 +93,20 @@ client_setup(struct kin_client *c, struct kin_aws *aws, char *err)
 }
 
 int
-kin_client_init(struct kin_client *c, const struct kin_cli *cli, char *err)
+kin_client_init_service(struct kin_client *c, const struct kin_cli *cli,
+    const char *service, const char *target_prefix, const char *content_type,
+    const char *endpoint, char *err)
 {
 	struct kin_aws *aws;
 
 	memset(c, 0, sizeof *c);
+	c->service = service;
+	c->target_prefix = target_prefix;
+	c->content_type = content_type;
 	if ((aws = calloc(1, sizeof *aws)) == NULL)
-		return kin_seterr(err, "kinesis: out of memory");
-	if (kin_aws_init(aws, "kinesis", cli ? cli->region : NULL,
-	    cli ? cli->endpoint : NULL, cli ? cli->profile : NULL, err) < 0) {
+		return kin_seterr(err, "%s: out of memory", service);
+	if (kin_aws_init(aws, service, cli ? cli->region : NULL, endpoint,
+	    cli ? cli->profile : NULL, err) < 0) {
 		free(aws);
 		return -1;
 	}
@@ -113,6 +119,13 @@ kin_client_init(struct kin_client *c, const struct kin_cli *cli, char *err)
 }
 
 int
+kin_client_init(struct kin_client *c, const struct kin_cli *cli, char *err)
+{
+	return kin_client_init_service(c, cli, SERVICE, TARGET_PREFIX,
+	    CONTENT_TYPE, cli ? cli->endpoint : NULL, err);
+}
+
+int
 kin_client_clone(struct kin_client *dst, const struct kin_client *src,
     char *err)
 {
@@ -122,6 +135,9 @@ kin_client_clone(struct kin_client *dst, const struct kin_client *src,
 		return -1;
 	}
 	dst->fixed_now = src->fixed_now;
+	dst->service = src->service;
+	dst->target_prefix = src->target_prefix;
+	dst->content_type = src->content_type;
 	kin_client_set_trace(dst, src->verbose, src->trace, src->trace_ctx);
 	return 0;
 }
@@ -163,6 +179,9 @@ kin_client_sign(struct kin_client *c, const char *op, const void *body,
 	struct kin_sigv4_req req;
 	struct kin_header in[3];
 	size_t off_target, off_date, off_token = 0, off_auth;
+	const char *service = c->service ? c->service : SERVICE;
+	const char *prefix = c->target_prefix ? c->target_prefix : TARGET_PREFIX;
+	const char *ctype = c->content_type ? c->content_type : CONTENT_TYPE;
 	int rc = -1;
 
 	memset(&cr, 0, sizeof cr);
@@ -172,14 +191,14 @@ kin_client_sign(struct kin_client *c, const char *op, const void *body,
 	kin_buf_reset(store);
 	/* every string goes into store first: it may move while it grows */
 	off_target = store->len;
-	if (kin_buf_adds(store, TARGET_PREFIX, err) < 0 ||
+	if (kin_buf_adds(store, prefix, err) < 0 ||
 	    kin_buf_adds(store, op, err) < 0 ||
 	    kin_buf_addc(store, '\0', err) < 0)
 		goto out;
 	in[0].name = "Host";
 	in[0].value = c->host;
 	in[1].name = "Content-Type";
-	in[1].value = CONTENT_TYPE;
+	in[1].value = ctype;
 	in[2].name = "X-Amz-Target";
 	in[2].value = store->p + off_target;
 	memset(&req, 0, sizeof req);
@@ -190,7 +209,7 @@ kin_client_sign(struct kin_client *c, const char *op, const void *body,
 	req.payload = body;
 	req.payload_len = len;
 	req.normalize_path = 1;
-	if (kin_sigv4_sign(&req, &cr, c->aws->region, "kinesis",
+	if (kin_sigv4_sign(&req, &cr, c->aws->region, service,
 	    c->fixed_now ? c->fixed_now : (long long)time(NULL), &c->sig, &out,
 	    err) < 0)
 		goto out;
@@ -208,7 +227,7 @@ kin_client_sign(struct kin_client *c, const char *op, const void *body,
 		goto out;
 	*n = 0;
 	hdr[(*n)++] = (struct kin_header){ "Host", c->host };
-	hdr[(*n)++] = (struct kin_header){ "Content-Type", CONTENT_TYPE };
+	hdr[(*n)++] = (struct kin_header){ "Content-Type", ctype };
 	hdr[(*n)++] = (struct kin_header){ "X-Amz-Target", store->p + off_target };
 	hdr[(*n)++] = (struct kin_header){ "X-Amz-Date", store->p + off_date };
 	if (off_token != 0)

@@ -42,6 +42,11 @@ struct kin_client {
 	void *trace_ctx;
 	int verbose;          /* 1 retries, 2 one line per request, 3 headers */
 	long long fixed_now;  /* signing clock for tests; 0 = the real one */
+	/* the service spoken (NULL = Kinesis): SigV4 name, X-Amz-Target
+	 * prefix and content type; static strings */
+	const char *service;
+	const char *target_prefix;
+	const char *content_type;
 	struct kin_json json; /* response parser, reused between calls */
 	struct kin_buf body;  /* request body, reused between calls */
 	struct kin_buf resp;  /* response body, reused between calls */
@@ -51,6 +56,14 @@ struct kin_client {
  * profile).  -1 with err on a configuration problem (caller exits 78). */
 int kin_client_init(struct kin_client *c, const struct kin_cli *cli,
     char *err);
+/* A client for another AWS service on the same JSON protocol, e.g.
+ * DynamoDB: ("dynamodb", "DynamoDB_20120810.",
+ * "application/x-amz-json-1.0"); the strings must outlive the client.
+ * Region and profile come from cli; endpoint is the service's own
+ * command-line value or NULL (then AWS_ENDPOINT_URL_<SERVICE>, ...). */
+int kin_client_init_service(struct kin_client *c, const struct kin_cli *cli,
+    const char *service, const char *target_prefix, const char *content_type,
+    const char *endpoint, char *err);
 /* A new connection sharing src's settings and credentials. */
 int kin_client_clone(struct kin_client *dst, const struct kin_client *src,
     char *err);

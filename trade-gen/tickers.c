@@ -83,13 +83,15 @@ static int
 finish(struct list *l, struct tg_ticker **out, uint64_t *n, const char *what,
     char *err)
 {
+	char why[KIN_ERRLEN];
+
 	if (l->n == 0) {
 		free(l->v);
 		return kin_seterr(err, "%s: no tickers", what);
 	}
-	if (check_unique(l, err) < 0) {
+	if (check_unique(l, why) < 0) {
 		free(l->v);
-		return -1;
+		return kin_seterr(err, "%s: %s", what, why);
 	}
 	*out = l->v;
 	*n = l->n;

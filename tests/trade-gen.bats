@@ -178,6 +178,27 @@ for line in open(sys.argv[1]):
 	cmp got want
 }
 
+@test "prices are Python's repr(round(x, 2)) for ties, near-ties and large values" {
+	# fmt-check (trade-gen/local.mk) prints x in hex and what trade-gen
+	# would print for it; python3 computes its own answer for each x.
+	bin="$KIN_ROOT/build/${KIN_TEST_BUILD:-plain}/trade-gen/fmt-check"
+	[ -x "$bin" ] || { echo "$bin missing: run make"; return 1; }
+	"$bin" >cases
+	run -0 python3 -c '
+import sys
+bad = n = 0
+for line in open(sys.argv[1]):
+    h, got = line.split()
+    n += 1
+    want = repr(round(float.fromhex(h), 2))
+    if got != want:
+        bad += 1
+        print("x=%s: trade-gen %s, python %s" % (h, got, want))
+print(n, "cases,", bad, "wrong")
+sys.exit(bad > 0)' cases
+	assert_output --regexp '^[0-9]{6,} cases, 0 wrong$'
+}
+
 @test "isoformat leaves out zero microseconds and keeps the others" {
 	run -0 --separate-stderr trade-gen --utc --simulated --start 2026-11-25T09:30:00Z -r 2 -n 4 --seed 1
 	assert_line --index 0 --regexp '^\{"EVENT_TIME": "2026-11-25T09:30:00Z", '

@@ -1,0 +1,230 @@
+/* keymap.c — group keys to dense ids: open addressing with linear probing
+ * and backward-shift deletion, 32 bits of the hash kept beside each slot so
+ * a probe rarely touches key memory.  Stays flat at millions of keys. */
+#include "kw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline uint64_t
+mix(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t
+kw_hash(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xa0761d6478bd642fULL);
+	uint64_t v;
+
+	while (n >= 8) {
+		memcpy(&v, p, 8);
+		h = mix(h ^ v, 0xe7037ed1a0b428dbULL);
+		p += 8;
+		n -= 8;
+	}
+	v = 0;
+	memcpy(&v, p, n);
+	h = mix(h ^ v ^ ((uint64_t)n << 59), 0x8ebc6af09c88c6e3ULL);
+	return mix(h, 0x589965cc75374cc3ULL);
+}
+
+void
+keymap_init(struct keymap *m)
+{
+	memset(m, 0, sizeof *m);
+}
+
+void
+keymap_release(struct keymap *m)
+{
+	for (uint32_t i = 1; i < m->nk; i++)
+		if (m->k[i].len != UINT32_MAX &&
+		    m->k[i].len > sizeof m->k[i].b.inl)
+			free(m->k[i].b.ptr);
+	free(m->k);
+	free(m->slot);
+	free(m->tag);
+	memset(m, 0, sizeof *m);
+}
+
+static int
+grow_slots(struct keymap *m)
+{
+	uint32_t ncap = m->mask ? (m->mask + 1) * 2 : 64;
+	uint32_t *ns = calloc(ncap, sizeof *ns), *nt = calloc(ncap, sizeof *nt);
+
+	if (ns == NULL || nt == NULL) {
+		free(ns);
+		free(nt);
+		return -1;
+	}
+	for (uint32_t i = 0; m->slot && i <= m->mask; i++) {
+		uint32_t id = m->slot[i], j;
+
+		if (id == 0)
+			continue;
+		j = (uint32_t)m->k[id].hash & (ncap - 1);
+		while (ns[j])
+			j = (j + 1) & (ncap - 1);
+		ns[j] = id;
+		nt[j] = m->tag[i];
+	}
+	free(m->slot);
+	free(m->tag);
+	m->slot = ns;
+	m->tag = nt;
+	m->mask = ncap - 1;
+	return 0;
+}
+
+uint32_t
+keymap_find(const struct keymap *m, const char *p, size_t n, uint64_t h)
+{
+	uint32_t j, tag = (uint32_t)(h >> 32), id;
+
+	if (m->slot == NULL)
+		return 0;
+	for (j = (uint32_t)h & m->mask; (id = m->slot[j]) != 0;
+	    j = (j + 1) & m->mask) {
+		const struct kkey *k = &m->k[id];
+
+		if (m->tag[j] == tag && k->len == n &&
+		    memcmp(kkey_bytes(k), p, n) == 0)
+			return id;
+	}
+	return 0;
+}
+
+uint32_t
+keymap_get(struct keymap *m, const char *p, size_t n, uint64_t h,
+    int *created)
+{
+	uint32_t j, tag = (uint32_t)(h >> 32), id;
+
+	*created = 0;
+	if (m->slot != NULL) {
+		for (j = (uint32_t)h & m->mask; (id = m->slot[j]) != 0;
+		    j = (j + 1) & m->mask) {
+			const struct kkey *k;
+
+			if (m->tag[j] != tag)
+				continue;
+			k = &m->k[id];
+			if (k->len == n && memcmp(kkey_bytes(k), p, n) == 0)
+				return id;
+		}
+	}
+	/* Absent: insert, keeping the load under 1/2. */
+	if (n > UINT32_MAX)
+		return 0;
+	if ((uint64_t)(m->live + 1) * 2 > (uint64_t)m->mask + 1 ||
+	    m->slot == NULL) {
+		if (grow_slots(m) < 0)
+			return 0;
+	}
+	if (m->freek) {
+		id = m->freek;
+		m->freek = m->k[id].head;
+	} else {
+		if (m->nk == 0)
+			m->nk = 1;
+		if (m->nk >= m->capk) {
+			uint32_t nc = m->capk ? m->capk * 2 : 64;
+			struct kkey *nk = realloc(m->k, nc * sizeof *nk);
+
+			if (nk == NULL)
+				return 0;
+			m->k = nk;
+			m->capk = nc;
+		}
+		id = m->nk++;
+	}
+	struct kkey *k = &m->k[id];
+
+	memset(k, 0, sizeof *k);
+	k->hash = h;
+	k->len = (uint32_t)n;
+	k->mark = INT64_MIN;
+	if (n > sizeof k->b.inl) {
+		k->b.ptr = malloc(n);
+		if (k->b.ptr == NULL) {
+			k->len = UINT32_MAX;
+			k->head = m->freek;
+			m->freek = id;
+			return 0;
+		}
+		memcpy(k->b.ptr, p, n);
+	} else {
+		memcpy(k->b.inl, p, n);
+	}
+	for (j = (uint32_t)h & m->mask; m->slot[j]; j = (j + 1) & m->mask)
+		;
+	m->slot[j] = id;
+	m->tag[j] = tag;
+	m->live++;
+	*created = 1;
+	return id;
+}
+
+void
+keymap_del(struct keymap *m, uint32_t id)
+{
+	struct kkey *k = &m->k[id];
+	uint32_t j = (uint32_t)k->hash & m->mask, i;
+
+	while (m->slot[j] != id)
+		j = (j + 1) & m->mask;
+	/* Backward-shift deletion keeps probe chains unbroken: an entry
+	 * after the hole moves into it unless its home lies cyclically in
+	 * (hole, entry]. */
+	for (i = j;;) {
+		uint32_t o, home;
+
+		i = (i + 1) & m->mask;
+		o = m->slot[i];
+		if (o == 0)
+			break;
+		home = (uint32_t)m->k[o].hash & m->mask;
+		if (j < i ? (home > j && home <= i) : (home > j || home <= i))
+			continue;
+		m->slot[j] = o;
+		m->tag[j] = m->tag[i];
+		j = i;
+	}
+	m->slot[j] = 0;
+	m->tag[j] = 0;
+	if (k->len > sizeof k->b.inl)
+		free(k->b.ptr);
+	k->len = UINT32_MAX;   /* free */
+	k->head = m->freek;
+	m->freek = id;
+	m->live--;
+}
+
+int
+key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+
+	while (i < an && j < bn) {
+		uint32_t la, lb;
+		int c;
+
+		if (a[i] != b[j])
+			return (unsigned char)a[i] < (unsigned char)b[j] ? -1 : 1;
+		memcpy(&la, a + i + 1, 4);
+		memcpy(&lb, b + j + 1, 4);
+		c = memcmp(a + i + 5, b + j + 5, la < lb ? la : lb);
+		if (c != 0)
+			return c;
+		if (la != lb)
+			return la < lb ? -1 : 1;
+		i += 5 + la;
+		j += 5 + lb;
+	}
+	return (i < an) - (j < bn);
+}

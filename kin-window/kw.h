@@ -1,0 +1,321 @@
+/* kw.h — kin-window's internal contracts: the field scanner, aggregates,
+ * the key map, the window engine and output.  One program, several files;
+ * nothing here is part of libkin. */
+#ifndef KW_H
+#define KW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "buf.h"
+#include "err.h"
+#include "parse.h"
+
+#define KW_PROG "kin-window"
+#define KW_MAXFIELDS 32        /* distinct input fields a run can use */
+#define KW_MAXAGGS 64
+#define KW_MAXDEPTH 512        /* nesting the scanner accepts */
+#define KW_LINE_MAX ((size_t)1 << 20) + 4096  /* 1 MiB record + key */
+#define KW_TIME_MIN (-62135596800000LL)  /* 0001-01-01, ms */
+#define KW_TIME_MAX (253402300799999LL)  /* 9999-12-31, ms */
+
+/* ---- scan.c: find a few top-level fields of a JSON object in one pass */
+enum fv_type { FV_NONE = 0, FV_STR, FV_NUM, FV_LIT, FV_OBJ, FV_ARR };
+struct fval {
+	const char *p;     /* strings: content without quotes; else raw text */
+	uint32_t n;
+	uint8_t type;      /* enum fv_type */
+	uint8_t esc;       /* string has a backslash escape */
+};
+struct scanner {
+	int nf;
+	const char *name[KW_MAXFIELDS];
+	uint32_t len[KW_MAXFIELDS];
+	uint64_t lenmask;  /* bit (len & 63) set when some name has that len */
+	struct kin_buf tmp;   /* unescaped field names */
+};
+enum scan_rc { SCAN_OK = 0, SCAN_NOTOBJ = -1, SCAN_BADJSON = -2,
+	SCAN_DEEP = -3 };
+void scan_init(struct scanner *s);
+void scan_release(struct scanner *s);
+/* Slot of field name (added if new); -1 when KW_MAXFIELDS are used. */
+int scan_field(struct scanner *s, const char *name);
+int scan_record(struct scanner *s, const char *p, size_t n, struct fval *out);
+/* A JSON number (or a string holding one) as a double: 0 or -1. */
+int fval_num(const struct fval *v, double *out);
+/* Raw JSON text of a value (strings with their quotes). */
+void fval_raw(const struct fval *v, const char **p, size_t *n);
+
+/* Event time: ISO text (RFC 3339 or zone-less local), epoch numbers. */
+enum time_fmt { TF_AUTO = 0, TF_ISO, TF_EPOCH_S, TF_EPOCH_MS };
+struct timeparse {
+	enum time_fmt fmt;
+	struct kin_tz *tz;     /* for zone-less ISO text; NULL = UTC */
+	char cache[16];        /* "YYYY-MM-DDTHH:MM" last seen */
+	int64_t cache_ms;      /* its start, UTC ms (local minute when tz) */
+	int cache_ok;
+	int cache_zoned;       /* -1: cache_off not computed for this minute */
+	int64_t cache_off;     /* local minus UTC, ms, for zone-less text */
+};
+void time_init(struct timeparse *t, enum time_fmt fmt, struct kin_tz *tz);
+int time_parse(struct timeparse *t, const struct fval *v, int64_t *ms);
+
+/* ---- agg.c */
+enum agg_fn { AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_FIRST, AG_LAST,
+	AG_OPEN, AG_CLOSE, AG_HIGH, AG_LOW, AG_VWAP, AG_STDDEV, AG_PCT,
+	AG_MAXBY, AG_MINBY };
+struct aggspec {
+	enum agg_fn fn;
+	int field;          /* scanner slot, -1 for count */
+	int field2;         /* vwap quantity slot */
+	int numslot;        /* index into the per-record number array */
+	int numslot2;
+	double q;           /* quantile for AG_PCT */
+	int sketch;         /* AG_PCT: spec index owning the sketch */
+	size_t off;         /* state offset in a pane */
+	char *name;         /* output name (owned) */
+	char *fieldname;    /* owned */
+};
+/* A raw JSON value copied into a pane (first/last, max_by records). */
+struct rv {
+	char *p;
+	uint32_t n, cap;
+};
+struct sketch;
+
+struct aggs {
+	int n;
+	struct aggspec a[KW_MAXAGGS];
+	size_t size;        /* bytes of aggregate state per pane */
+	int nnum;           /* numbers parsed per record */
+	int numfield[KW_MAXAGGS];  /* scanner slot of each number */
+	int has_rv, has_sketch;
+	int need_line;      /* max_by/min_by keep the record */
+};
+/* One record's inputs to the aggregates. */
+struct recin {
+	const struct fval *v;     /* scanner output */
+	const double *num;        /* parsed numbers, by numslot */
+	int64_t ts;               /* event (or processing) time, ms */
+	uint64_t seq;             /* arrival number */
+	const char *line;         /* the record, for max_by/min_by */
+	size_t linelen;
+};
+/* Parse "FUNC[:FIELD][=NAME]" and add it; -1 with err. */
+int aggs_add(struct aggs *g, struct scanner *sc, const char *spec, char *err);
+int aggs_finish(struct aggs *g, char *err);   /* layout; after all adds */
+void aggs_release(struct aggs *g);
+/* State operations on the aggregate part of a pane (size bytes).
+ * count is the pane's record count before this record. */
+void agg_init(const struct aggs *g, unsigned char *st);
+void agg_update(const struct aggs *g, unsigned char *st, uint64_t count,
+    const struct recin *r);
+/* Merge b into a.  owned: a and b own their buffers and b is dropped
+ * after (buffers move); else a borrows b's (a temporary accumulator). */
+void agg_merge(const struct aggs *g, unsigned char *a, uint64_t acount,
+    unsigned char *b, uint64_t bcount, int owned);
+void agg_free(const struct aggs *g, unsigned char *st);  /* owned state */
+void agg_clear_borrowed(const struct aggs *g, unsigned char *st);
+/* Output value of spec i. */
+enum outv_type { OV_NULL, OV_NUM, OV_INT, OV_RAW };
+struct outv {
+	enum outv_type t;
+	double d;
+	int64_t i;
+	const char *p;
+	size_t n;
+};
+void agg_value(const struct aggs *g, int i, const unsigned char *st,
+    uint64_t count, struct outv *o);
+/* State file (de)serialisation of one pane's aggregates as JSON array
+ * elements appended to b; load reads them back. */
+int agg_save(const struct aggs *g, const unsigned char *st,
+    struct kin_buf *b, char *err);
+struct kin_json;
+int agg_load(const struct aggs *g, unsigned char *st,
+    const struct kin_json *j, int arr, char *err);
+
+/* DDSketch-style log buckets, relative error KW_SKETCH_ALPHA. */
+#define KW_SKETCH_ALPHA 0.0099
+struct sketch *sketch_new(void);
+void sketch_free(struct sketch *s);
+void sketch_clear(struct sketch *s);
+void sketch_add(struct sketch *s, double v);
+void sketch_merge(struct sketch *a, const struct sketch *b);
+double sketch_quantile(const struct sketch *s, double q);
+int sketch_save(const struct sketch *s, struct kin_buf *b, char *err);
+int sketch_load(struct sketch *s, const struct kin_json *j, int arr);
+
+/* ---- keymap.c: key bytes -> dense id, open addressing */
+struct kkey {
+	uint64_t hash;
+	int64_t mark;          /* last window end that gathered this key */
+	uint32_t head, tail;   /* pane list, ascending start; 0 = none */
+	uint32_t len;
+	uint32_t npanes;
+	union { char inl[16]; char *ptr; } b;
+};
+struct keymap {
+	struct kkey *k;        /* k[0] unused: id 0 means none */
+	uint32_t nk, capk, freek;  /* freek: free list through head */
+	uint32_t *slot;        /* ids, 0 = empty */
+	uint32_t *tag;         /* high hash bits per slot */
+	uint32_t mask;
+	uint32_t live;
+};
+void keymap_init(struct keymap *m);
+void keymap_release(struct keymap *m);
+uint64_t kw_hash(const char *p, size_t n);
+/* Id of key bytes, inserting when absent (*created = 1).  0 on no memory. */
+uint32_t keymap_get(struct keymap *m, const char *p, size_t n, uint64_t h,
+    int *created);
+uint32_t keymap_find(const struct keymap *m, const char *p, size_t n,
+    uint64_t h);
+void keymap_del(struct keymap *m, uint32_t id);
+static inline const char *
+kkey_bytes(const struct kkey *k)
+{
+	return k->len <= sizeof k->b.inl ? k->b.inl : k->b.ptr;
+}
+/* Keys are encoded as, per field, a type byte ('s' string content, 'r' raw
+ * JSON text), a 4-byte length and the bytes.  Order: field by field. */
+int key_cmp(const char *a, size_t an, const char *b, size_t bn);
+
+/* ---- window.c */
+struct pane {
+	int64_t start;      /* pane index, or session start (ms) */
+	int64_t end;        /* sessions: end (ms) */
+	uint64_t count;
+	uint32_t key;
+	uint32_t next;      /* next pane of the key; free list when free */
+	uint32_t gen;       /* sessions: bumped on every change of end */
+	uint32_t fired;     /* sessions: has fired at least once */
+	/* aggregate state follows, aggs.size bytes, 8-aligned */
+};
+struct bucket {
+	int64_t idx;
+	uint32_t *keys;
+	uint32_t n, cap;
+};
+struct emitter;
+
+struct win {
+	const struct aggs *g;
+	int64_t size, slide, gran;   /* ms; gran = pane width */
+	int64_t gap;                 /* session gap, 0 = sliding/tumbling */
+	int64_t lateness;
+	int64_t delay;
+	int proctime;
+	/* time */
+	int have_ts;
+	int64_t max_ts;
+	int64_t wm;                  /* INT64_MIN before any record */
+	int64_t fired;               /* windows with end <= fired have fired */
+	int64_t due;                 /* next firing (watermark value) */
+	int64_t cleanup_due;         /* next pane cleanup */
+	int due_dirty;               /* recompute due before comparing */
+	uint64_t seq;
+	/* panes */
+	unsigned char *pool;
+	size_t stride;
+	uint32_t npool, cappool, freep;
+	struct keymap km;
+	struct bucket *bk;
+	size_t nbk, capbk;
+	/* sessions: heap of (end, key, session pane) */
+	struct sheap { int64_t when, end; uint32_t key, pane, gen, kind; } *heap;
+	size_t nheap, capheap;
+	/* firing */
+	uint32_t *fire;
+	size_t nfire, capfire;
+	unsigned char *acc;          /* accumulator, aggs.size bytes */
+	struct emitter *em;
+	uint64_t live_panes, peak_panes;
+	uint64_t outside;            /* records in no window */
+};
+int win_init(struct win *w, const struct aggs *g, struct emitter *em,
+    char *err);
+void win_release(struct win *w);
+static inline struct pane *
+win_pane(const struct win *w, uint32_t i)
+{
+	return (struct pane *)(void *)(w->pool + (size_t)i * w->stride);
+}
+static inline unsigned char *
+pane_st(struct pane *p)
+{
+	return (unsigned char *)(p + 1);
+}
+/* Add a record: key bytes, time.  Returns 0 added, 1 late (all its windows
+ * are past lateness), -1 out of memory (err). */
+int win_add(struct win *w, const char *key, size_t klen, uint64_t h,
+    const struct recin *r, char *err);
+/* Move the watermark (event time) or the clock (processing time, now-1)
+ * and fire what is due; 0 or -1 (output failed). */
+int win_advance(struct win *w, int64_t wm, char *err);
+/* Earliest time (event/processing ms) at which something would fire, or
+ * INT64_MAX. */
+int64_t win_next_due(const struct win *w);
+/* Fire everything (end of input). */
+int win_flush(struct win *w, char *err);
+/* Make a pane as loaded from state (key bytes, start/end, count); returns
+ * its aggregate state for the caller to fill, or NULL (err). */
+unsigned char *win_load_pane(struct win *w, const char *key, size_t klen,
+    int64_t start, int64_t end, uint64_t count, char *err);
+/* Calls fn for every live pane (state saving). */
+int win_each(const struct win *w, int (*fn)(void *ctx, const struct kkey *k,
+    const struct pane *p), void *ctx);
+
+/* ---- out.c */
+enum tpl_kind { TP_LIT, TP_KEY, TP_KEYN, TP_START, TP_END, TP_COUNT,
+	TP_AGG };
+enum tpl_mod { TM_DEFAULT, TM_JAVA, TM_JSON, TM_MS };
+struct tpl_part {
+	enum tpl_kind k;
+	enum tpl_mod mod;
+	int arg;            /* agg index, key field index */
+	char *lit;
+	size_t litlen;
+};
+struct emitter {
+	const struct aggs *g;
+	int nkeyf;             /* key fields, 0 = --key none */
+	char *keyname[KW_MAXFIELDS];
+	const char *name_key, *name_start, *name_end, *name_count;
+	int count_in_aggs;
+	struct tpl_part *tpl;  /* NULL: JSON */
+	int ntpl;
+	int envelope;          /* -J */
+	struct kin_tz *tz;     /* output zone, NULL = UTC */
+	int fd;
+	struct kin_buf out;    /* pending output */
+	struct kin_buf scratch;
+	uint64_t emitted;
+	int failed, epipe;
+};
+int emit_init(struct emitter *e, const struct aggs *g, int fd, char *err);
+void emit_release(struct emitter *e);
+int tpl_compile(struct emitter *e, const char *t, char *err);
+/* One result line. */
+int emit_window(struct emitter *e, const char *key, size_t klen,
+    int64_t start, int64_t end, uint64_t count, const unsigned char *st,
+    char *err);
+int emit_raw(struct emitter *e, const char *p, size_t n, char *err);
+int emit_flush(struct emitter *e, char *err);
+/* Java's Double.toString (JDK 19+ rules) into dst (>= 32 bytes). */
+size_t java_double(char *dst, double v);
+/* Key bytes (see key_cmp) as JSON: value, or array for several fields. */
+int key_json(struct kin_buf *b, const char *k, size_t n, int nfields,
+    char *err);
+size_t fmt_time(char *dst, size_t n, int64_t ms, const struct kin_tz *tz);
+
+/* ---- state.c */
+struct kwstate_ctx;
+int state_save(const char *path, const struct win *w, const char *barrier,
+    size_t blen, const char *fingerprint, char *err);
+/* Returns 1 loaded, 0 no file, -1 error.  want_barrier NULL = any. */
+int state_load(const char *path, struct win *w, const char *fingerprint,
+    const char *want_barrier, size_t wblen, char *err);
+
+#endif

@@ -1,0 +1,803 @@
+/* window.c — panes and firing, with Flink's window rules: sliding windows
+ * start at multiples of the slide (offset 0), hold [start, end), fire once
+ * the watermark reaches end - 1 (WindowOperator/EventTimeTrigger), a
+ * record is late only when every window it falls in is past end - 1 +
+ * allowed lateness, and a late record inside the lateness re-fires its
+ * window at once.  Records are kept as per-pane partial aggregates (a pane
+ * is gcd(size, slide) wide) and merged when a window fires.  Session
+ * windows (--gap) merge per key as Flink's EventTimeSessionWindows do. */
+#include "kw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline int64_t
+fdiv(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int
+win_init(struct win *w, const struct aggs *g, struct emitter *em, char *err)
+{
+	w->g = g;
+	w->em = em;
+	w->stride = (sizeof(struct pane) + g->size + 7) & ~(size_t)7;
+	w->wm = INT64_MIN;
+	w->fired = INT64_MIN;
+	w->max_ts = INT64_MIN;
+	w->due = w->cleanup_due = INT64_MAX;
+	keymap_init(&w->km);
+	w->npool = 1;   /* pane 0 is "none" */
+	w->acc = malloc(g->size ? g->size : 1);
+	if (w->acc == NULL)
+		return kin_seterr(err, "out of memory");
+	agg_init(g, w->acc);
+	return 0;
+}
+
+void
+win_release(struct win *w)
+{
+	for (uint32_t i = 1; i < w->npool; i++) {
+		struct pane *p = win_pane(w, i);
+
+		if (p->key != 0)
+			agg_free(w->g, pane_st(p));
+	}
+	if (w->acc) {
+		/* The accumulator only borrows values: drop them, then free
+		 * what it owns (its sketches). */
+		agg_clear_borrowed(w->g, w->acc);
+		agg_free(w->g, w->acc);
+	}
+	free(w->acc);
+	free(w->pool);
+	for (size_t i = 0; i < w->nbk; i++)
+		free(w->bk[i].keys);
+	free(w->bk);
+	free(w->heap);
+	free(w->fire);
+	keymap_release(&w->km);
+}
+
+static uint32_t
+pane_new(struct win *w, uint32_t key)
+{
+	uint32_t id;
+	struct pane *p;
+
+	if (w->freep) {
+		id = w->freep;
+		w->freep = win_pane(w, id)->next;
+	} else {
+		if (w->npool >= w->cappool) {
+			uint32_t nc = w->cappool ? w->cappool * 2 : 1024;
+			unsigned char *np;
+
+			if (nc <= w->cappool)
+				return 0;
+			np = realloc(w->pool, (size_t)nc * w->stride);
+			if (np == NULL)
+				return 0;
+			w->pool = np;
+			w->cappool = nc;
+		}
+		id = w->npool++;
+	}
+	p = win_pane(w, id);
+	memset(p, 0, sizeof *p);
+	p->key = key;
+	agg_init(w->g, pane_st(p));
+	if (++w->live_panes > w->peak_panes)
+		w->peak_panes = w->live_panes;
+	return id;
+}
+
+static void
+pane_free(struct win *w, uint32_t id)
+{
+	struct pane *p = win_pane(w, id);
+
+	agg_free(w->g, pane_st(p));
+	p->key = 0;
+	p->next = w->freep;
+	w->freep = id;
+	w->live_panes--;
+}
+
+/* ---- buckets: which keys have a pane at each pane index, sorted */
+
+static size_t
+bk_find(const struct win *w, int64_t idx)
+{
+	size_t lo = 0, hi = w->nbk;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (w->bk[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int
+bk_add(struct win *w, int64_t idx, uint32_t key)
+{
+	size_t i;
+	struct bucket *b;
+
+	if (w->nbk > 0 && w->bk[w->nbk - 1].idx == idx)
+		i = w->nbk - 1;
+	else
+		i = bk_find(w, idx);
+	if (i == w->nbk || w->bk[i].idx != idx) {
+		if (w->nbk == w->capbk) {
+			size_t nc = w->capbk ? w->capbk * 2 : 64;
+			struct bucket *nb = realloc(w->bk, nc * sizeof *nb);
+
+			if (nb == NULL)
+				return -1;
+			w->bk = nb;
+			w->capbk = nc;
+		}
+		memmove(w->bk + i + 1, w->bk + i,
+		    (w->nbk - i) * sizeof *w->bk);
+		w->nbk++;
+		memset(&w->bk[i], 0, sizeof w->bk[i]);
+		w->bk[i].idx = idx;
+		w->due_dirty = 1;
+	}
+	b = &w->bk[i];
+	if (b->n == b->cap) {
+		uint32_t nc = b->cap ? b->cap * 2 : 16;
+		uint32_t *nk = realloc(b->keys, nc * sizeof *nk);
+
+		if (nk == NULL)
+			return -1;
+		b->keys = nk;
+		b->cap = nc;
+	}
+	b->keys[b->n++] = key;
+	return 0;
+}
+
+/* ---- firing */
+
+static const struct keymap *sort_km;
+
+static int
+cmp_keys(const void *a, const void *b)
+{
+	const struct kkey *x = &sort_km->k[*(const uint32_t *)a];
+	const struct kkey *y = &sort_km->k[*(const uint32_t *)b];
+
+	return key_cmp(kkey_bytes(x), x->len, kkey_bytes(y), y->len);
+}
+
+static int
+fire_push(struct win *w, uint32_t key)
+{
+	if (w->nfire == w->capfire) {
+		size_t nc = w->capfire ? w->capfire * 2 : 256;
+		uint32_t *nf = realloc(w->fire, nc * sizeof *nf);
+
+		if (nf == NULL)
+			return -1;
+		w->fire = nf;
+		w->capfire = nc;
+	}
+	w->fire[w->nfire++] = key;
+	return 0;
+}
+
+/* Merge key's panes of the window ending at E and print it. */
+static int
+emit_key(struct win *w, uint32_t kid, int64_t E, char *err)
+{
+	const struct kkey *k = &w->km.k[kid];
+	int64_t plo = fdiv(E - w->size, w->gran), phi = fdiv(E, w->gran);
+	uint64_t count = 0;
+
+	agg_clear_borrowed(w->g, w->acc);
+	for (uint32_t id = k->head; id; ) {
+		struct pane *p = win_pane(w, id);
+
+		if (p->start >= phi)
+			break;
+		if (p->start >= plo) {
+			agg_merge(w->g, w->acc, count, pane_st(p), p->count, 0);
+			count += p->count;
+		}
+		id = p->next;
+	}
+	if (count == 0)
+		return 0;
+	return emit_window(w->em, kkey_bytes(k), k->len, E - w->size, E,
+	    count, w->acc, err);
+}
+
+static int
+fire_end(struct win *w, int64_t E, char *err)
+{
+	int64_t plo = fdiv(E - w->size, w->gran), phi = fdiv(E, w->gran);
+
+	w->nfire = 0;
+	for (size_t i = bk_find(w, plo); i < w->nbk && w->bk[i].idx < phi;
+	    i++) {
+		const struct bucket *b = &w->bk[i];
+
+		for (uint32_t j = 0; j < b->n; j++) {
+			struct kkey *k = &w->km.k[b->keys[j]];
+
+			if (k->mark == E)
+				continue;
+			k->mark = E;
+			if (fire_push(w, b->keys[j]) < 0)
+				return kin_seterr(err, "out of memory");
+		}
+	}
+	if (w->nfire > 1) {
+		sort_km = &w->km;
+		qsort(w->fire, w->nfire, sizeof *w->fire, cmp_keys);
+	}
+	for (size_t i = 0; i < w->nfire; i++)
+		if (emit_key(w, w->fire[i], E, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* The end of the latest window holding time t. */
+static inline int64_t
+last_end(const struct win *w, int64_t t)
+{
+	return fdiv(t, w->slide) * w->slide + w->size;
+}
+
+/* Smallest window end after w->fired that holds data, or INT64_MAX. */
+static int64_t
+next_end(const struct win *w)
+{
+	size_t i = 0;
+
+	if (w->fired != INT64_MIN)
+		i = bk_find(w, fdiv(w->fired - w->size, w->gran) + 1);
+	for (; i < w->nbk; i++) {
+		int64_t t = w->bk[i].idx * w->gran, lo, E;
+
+		lo = w->fired != INT64_MIN && w->fired + 1 > t + 1 ?
+		    w->fired + 1 : t + 1;
+		/* smallest E >= lo with E = size (mod slide) */
+		E = w->size + (fdiv(lo - w->size - 1, w->slide) + 1) * w->slide;
+		if (E <= last_end(w, t))
+			return E;
+	}
+	return INT64_MAX;
+}
+
+static void
+drop_key_pane(struct win *w, uint32_t kid, int64_t idx)
+{
+	struct kkey *k = &w->km.k[kid];
+	uint32_t prev = 0, id = k->head;
+
+	while (id && win_pane(w, id)->start != idx) {
+		prev = id;
+		id = win_pane(w, id)->next;
+	}
+	if (id == 0)
+		return;
+	if (prev)
+		win_pane(w, prev)->next = win_pane(w, id)->next;
+	else
+		k->head = win_pane(w, id)->next;
+	if (k->tail == id)
+		k->tail = prev;
+	pane_free(w, id);
+	if (--k->npanes == 0)
+		keymap_del(&w->km, kid);
+}
+
+/* Free panes no window can use any more: past end - 1 + lateness of the
+ * last window that holds them. */
+static void
+cleanup(struct win *w)
+{
+	size_t n = 0;
+	int64_t late = w->proctime ? 0 : w->lateness;
+
+	while (n < w->nbk) {
+		struct bucket *b = &w->bk[n];
+
+		if (w->wm != INT64_MAX &&
+		    last_end(w, b->idx * w->gran) - 1 + late > w->wm)
+			break;
+		for (uint32_t j = 0; j < b->n; j++)
+			drop_key_pane(w, b->keys[j], b->idx);
+		free(b->keys);
+		n++;
+	}
+	if (n) {
+		memmove(w->bk, w->bk + n, (w->nbk - n) * sizeof *w->bk);
+		w->nbk -= n;
+	}
+}
+
+/* ---- sessions: a min-heap of due times */
+
+static int
+heap_push(struct win *w, int64_t when, int64_t end, uint32_t key,
+    uint32_t pane, uint32_t gen, uint32_t kind)
+{
+	size_t i;
+
+	if (w->nheap == w->capheap) {
+		size_t nc = w->capheap ? w->capheap * 2 : 256;
+		struct sheap *nh = realloc(w->heap, nc * sizeof *nh);
+
+		if (nh == NULL)
+			return -1;
+		w->heap = nh;
+		w->capheap = nc;
+	}
+	i = w->nheap++;
+	while (i > 0 && w->heap[(i - 1) / 2].when > when) {
+		w->heap[i] = w->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	w->heap[i] = (struct sheap){ when, end, key, pane, gen, kind };
+	return 0;
+}
+
+static struct sheap
+heap_pop(struct win *w)
+{
+	struct sheap top = w->heap[0], last = w->heap[--w->nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= w->nheap)
+			break;
+		if (c + 1 < w->nheap && w->heap[c + 1].when < w->heap[c].when)
+			c++;
+		if (w->heap[c].when >= last.when)
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (w->nheap)
+		w->heap[i] = last;
+	return top;
+}
+
+static int
+sess_valid(const struct win *w, const struct sheap *h)
+{
+	const struct pane *p;
+
+	if (h->pane == 0 || h->pane >= w->npool)
+		return 0;
+	p = win_pane(w, h->pane);
+	return p->key == h->key && p->gen == h->gen && p->end == h->end;
+}
+
+static void
+sess_unlink(struct win *w, uint32_t kid, uint32_t id)
+{
+	struct kkey *k = &w->km.k[kid];
+	uint32_t prev = 0, c = k->head;
+
+	while (c && c != id) {
+		prev = c;
+		c = win_pane(w, c)->next;
+	}
+	if (c == 0)
+		return;
+	if (prev)
+		win_pane(w, prev)->next = win_pane(w, c)->next;
+	else
+		k->head = win_pane(w, c)->next;
+	if (k->tail == c)
+		k->tail = prev;
+	k->npanes--;
+}
+
+static void
+sess_drop(struct win *w, uint32_t kid, uint32_t id)
+{
+	sess_unlink(w, kid, id);
+	pane_free(w, id);
+	if (w->km.k[kid].npanes == 0)
+		keymap_del(&w->km, kid);
+}
+
+static int
+sess_schedule(struct win *w, uint32_t kid, uint32_t id)
+{
+	struct pane *p = win_pane(w, id);
+	int64_t late = w->proctime ? 0 : w->lateness;
+
+	p->gen++;
+	if (p->end - 1 > w->wm)
+		return heap_push(w, p->end - 1, p->end, kid, id, p->gen, 0);
+	return heap_push(w, p->end - 1 + late, p->end, kid, id, p->gen, 1);
+}
+
+static struct sheap *sort_due;
+
+static int
+cmp_due(const void *a, const void *b)
+{
+	const struct sheap *x = a, *y = b;
+
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	sort_due = NULL;
+	return cmp_keys(&x->key, &y->key);
+}
+
+static int
+sess_fire(struct win *w, uint32_t kid, uint32_t id, char *err)
+{
+	struct pane *p = win_pane(w, id);
+	const struct kkey *k = &w->km.k[kid];
+
+	p->fired = 1;
+	return emit_window(w->em, kkey_bytes(k), k->len, p->start, p->end,
+	    p->count, pane_st(p), err);
+}
+
+static int
+sess_advance(struct win *w, char *err)
+{
+	struct sheap *due = NULL;
+	size_t ndue = 0, cap = 0;
+	int rc = 0;
+	int64_t late = w->proctime ? 0 : w->lateness;
+
+	while (w->nheap && (w->wm == INT64_MAX || w->heap[0].when <= w->wm)) {
+		struct sheap h = heap_pop(w);
+
+		if (!sess_valid(w, &h))
+			continue;
+		if (h.kind == 1) {
+			sess_drop(w, h.key, h.pane);
+			continue;
+		}
+		if (ndue == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct sheap *nd = realloc(due, nc * sizeof *nd);
+
+			if (nd == NULL) {
+				free(due);
+				return kin_seterr(err, "out of memory");
+			}
+			due = nd;
+			cap = nc;
+		}
+		due[ndue++] = h;
+	}
+	if (ndue > 1) {
+		sort_km = &w->km;
+		qsort(due, ndue, sizeof *due, cmp_due);
+	}
+	for (size_t i = 0; i < ndue && rc == 0; i++) {
+		struct pane *p = win_pane(w, due[i].pane);
+
+		rc = sess_fire(w, due[i].key, due[i].pane, err);
+		if (rc < 0)
+			break;
+		if (late == 0 || w->wm == INT64_MAX) {
+			sess_drop(w, due[i].key, due[i].pane);
+		} else {
+			p->gen++;
+			if (heap_push(w, p->end - 1 + late, p->end, due[i].key,
+			    due[i].pane, p->gen, 1) < 0)
+				rc = kin_seterr(err, "out of memory");
+		}
+	}
+	free(due);
+	return rc;
+}
+
+/* Flink's TimeWindow.intersects: touching sessions merge too. */
+static int
+sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
+    const struct recin *r, char *err)
+{
+	int64_t ns = r->ts, ne = r->ts + w->gap, ms = ns, me = ne;
+	int64_t late = w->proctime ? 0 : w->lateness;
+	uint32_t kid = 0, target = 0;
+	int created;
+
+	/* Lateness is judged on the merged window, as Flink does. */
+	kid = keymap_find(&w->km, key, klen, h);
+	if (w->wm != INT64_MIN && !w->proctime) {
+		for (uint32_t id = kid ? w->km.k[kid].head : 0; id;
+		    id = win_pane(w, id)->next) {
+			struct pane *p = win_pane(w, id);
+
+			if (p->start <= ne && p->end >= ns) {
+				if (p->start < ms)
+					ms = p->start;
+				if (p->end > me)
+					me = p->end;
+			}
+		}
+		if (me - 1 + late <= w->wm)
+			return 1;
+	}
+	if (kid == 0) {
+		kid = keymap_get(&w->km, key, klen, h, &created);
+		if (kid == 0)
+			return kin_seterr(err, "out of memory");
+	}
+	/* Merge every overlapping session into the first one. */
+	struct kkey *k = &w->km.k[kid];
+
+	for (uint32_t id = k->head, nx; id; id = nx) {
+		struct pane *p = win_pane(w, id);
+
+		nx = p->next;
+		if (!(p->start <= ne && p->end >= ns))
+			continue;
+		if (target == 0) {
+			target = id;
+			continue;
+		}
+		struct pane *t = win_pane(w, target);
+
+		agg_merge(w->g, pane_st(t), t->count, pane_st(p), p->count, 1);
+		t->count += p->count;
+		if (p->start < t->start)
+			t->start = p->start;
+		if (p->end > t->end)
+			t->end = p->end;
+		sess_unlink(w, kid, id);
+		pane_free(w, id);
+		k = &w->km.k[kid];
+	}
+	if (target == 0) {
+		target = pane_new(w, kid);
+		if (target == 0)
+			return kin_seterr(err, "out of memory");
+		k = &w->km.k[kid];
+		struct pane *p = win_pane(w, target);
+
+		p->start = ns;
+		p->end = ne;
+		/* insert sorted by start */
+		uint32_t prev = 0, c = k->head;
+
+		while (c && win_pane(w, c)->start <= ns) {
+			prev = c;
+			c = win_pane(w, c)->next;
+		}
+		p->next = c;
+		if (prev)
+			win_pane(w, prev)->next = target;
+		else
+			k->head = target;
+		if (c == 0)
+			k->tail = target;
+		k->npanes++;
+	}
+	struct pane *t = win_pane(w, target);
+	int64_t old_end = t->end, old_start = t->start;
+
+	if (ns < t->start)
+		t->start = ns;
+	if (ne > t->end)
+		t->end = ne;
+	agg_update(w->g, pane_st(t), t->count, r);
+	t->count++;
+	if (t->end != old_end || t->start != old_start || t->gen == 0 ||
+	    t->count == 1) {
+		if (sess_schedule(w, kid, target) < 0)
+			return kin_seterr(err, "out of memory");
+	}
+	/* A late record inside the lateness re-fires its session now. */
+	if (!w->proctime && t->end - 1 <= w->wm)
+		return sess_fire(w, kid, target, err) < 0 ? -1 : 0;
+	return 0;
+}
+
+int
+win_add(struct win *w, const char *key, size_t klen, uint64_t h,
+    const struct recin *r, char *err)
+{
+	int64_t t = r->ts, late = w->proctime ? 0 : w->lateness;
+	int64_t elast, idx;
+	uint32_t kid, pid;
+	struct kkey *k;
+	struct pane *p;
+	int created;
+
+	if (w->gap)
+		return sess_add(w, key, klen, h, r, err);
+	elast = last_end(w, t);
+	if (elast - 1 + late <= w->wm && w->wm != INT64_MIN)
+		return 1;
+	idx = fdiv(t, w->gran);
+	kid = keymap_get(&w->km, key, klen, h, &created);
+	if (kid == 0)
+		return kin_seterr(err, "out of memory");
+	k = &w->km.k[kid];
+	pid = k->tail;
+	if (pid == 0 || win_pane(w, pid)->start != idx) {
+		uint32_t prev = 0, c = k->head;
+
+		if (pid && win_pane(w, pid)->start < idx) {
+			prev = pid;
+			c = 0;
+		} else {
+			while (c && win_pane(w, c)->start < idx) {
+				prev = c;
+				c = win_pane(w, c)->next;
+			}
+		}
+		if (c && win_pane(w, c)->start == idx) {
+			pid = c;
+		} else {
+			pid = pane_new(w, kid);
+			if (pid == 0 || bk_add(w, idx, kid) < 0)
+				return kin_seterr(err, "out of memory");
+			k = &w->km.k[kid];
+			p = win_pane(w, pid);
+			p->start = idx;
+			p->next = c;
+			if (prev)
+				win_pane(w, prev)->next = pid;
+			else
+				k->head = pid;
+			if (c == 0)
+				k->tail = pid;
+			k->npanes++;
+		}
+	}
+	p = win_pane(w, pid);
+	agg_update(w->g, pane_st(p), p->count, r);
+	p->count++;
+	/* Windows of this record that already fired but are inside the
+	 * allowed lateness fire again now (EventTimeTrigger.onElement). */
+	if (!w->proctime && w->wm != INT64_MIN && late > 0) {
+		int64_t E = elast - fdiv(elast - t - 1, w->slide) * w->slide;
+
+		for (; E <= elast; E += w->slide) {
+			if (E - 1 <= w->wm && E - 1 + late > w->wm) {
+				if (emit_key(w, kid, E, err) < 0)
+					return -1;
+				if (E > w->fired)
+					w->fired = E;
+				w->due_dirty = 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+recompute_due(struct win *w)
+{
+	int64_t E = next_end(w), late = w->proctime ? 0 : w->lateness;
+
+	w->due = E == INT64_MAX ? E : E - 1;
+	w->cleanup_due = w->nbk ? last_end(w, w->bk[0].idx * w->gran) - 1 +
+	    late : INT64_MAX;
+	w->due_dirty = 0;
+}
+
+int
+win_advance(struct win *w, int64_t wm, char *err)
+{
+	if (wm <= w->wm)
+		return 0;
+	w->wm = wm;
+	if (w->gap) {
+		if (w->nheap && (wm == INT64_MAX || w->heap[0].when <= wm))
+			return sess_advance(w, err);
+		return 0;
+	}
+	if (w->due_dirty)
+		recompute_due(w);
+	if (wm < w->due && wm < w->cleanup_due)
+		return 0;
+	for (;;) {
+		int64_t E = next_end(w);
+
+		if (E == INT64_MAX || (wm != INT64_MAX && E - 1 > wm))
+			break;
+		if (fire_end(w, E, err) < 0)
+			return -1;
+		w->fired = E;
+	}
+	cleanup(w);
+	recompute_due(w);
+	return 0;
+}
+
+int64_t
+win_next_due(const struct win *w)
+{
+	if (w->gap) {
+		/* The heap may hold stale entries: a harmless early wake. */
+		for (size_t i = 0; i < w->nheap; i++)
+			if (w->heap[i].kind == 0)
+				return w->heap[0].when;
+		return INT64_MAX;
+	}
+	if (w->due_dirty)
+		recompute_due((struct win *)(uintptr_t)w);
+	return w->due;
+}
+
+int
+win_flush(struct win *w, char *err)
+{
+	return win_advance(w, INT64_MAX, err);
+}
+
+unsigned char *
+win_load_pane(struct win *w, const char *key, size_t klen, int64_t start,
+    int64_t end, uint64_t count, char *err)
+{
+	int created;
+	uint32_t kid = keymap_get(&w->km, key, klen, kw_hash(key, klen),
+	    &created), pid, prev = 0, c;
+	struct kkey *k;
+	struct pane *p;
+
+	if (kid == 0 || (pid = pane_new(w, kid)) == 0) {
+		kin_seterr(err, "out of memory");
+		return NULL;
+	}
+	k = &w->km.k[kid];
+	for (c = k->head; c && win_pane(w, c)->start < start;
+	    c = win_pane(w, c)->next)
+		prev = c;
+	p = win_pane(w, pid);
+	p->start = start;
+	p->end = end;
+	p->count = count;
+	p->next = c;
+	if (prev)
+		win_pane(w, prev)->next = pid;
+	else
+		k->head = pid;
+	if (c == 0)
+		k->tail = pid;
+	k->npanes++;
+	if (w->gap) {
+		if (sess_schedule(w, kid, pid) < 0) {
+			kin_seterr(err, "out of memory");
+			return NULL;
+		}
+	} else if (bk_add(w, start, kid) < 0) {
+		kin_seterr(err, "out of memory");
+		return NULL;
+	}
+	return pane_st(win_pane(w, pid));
+}
+
+int
+win_each(const struct win *w, int (*fn)(void *ctx, const struct kkey *k,
+    const struct pane *p), void *ctx)
+{
+	for (uint32_t kid = 1; kid < w->km.nk; kid++) {
+		const struct kkey *k = &w->km.k[kid];
+
+		if (k->len == UINT32_MAX)
+			continue;
+		for (uint32_t id = k->head; id; id = win_pane(w, id)->next)
+			if (fn(ctx, k, win_pane(w, id)) < 0)
+				return -1;
+	}
+	return 0;
+}

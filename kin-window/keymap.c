@@ -18,8 +18,14 @@ uint64_t
 kw_hash(const char *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xa0761d6478bd642fULL);
-	uint64_t v;
+	uint64_t v, u;
 
+	/* Up to 16 bytes (most keys): two loads that may overlap, one mix. */
+	if (n >= 8 && n <= 16) {
+		memcpy(&v, p, 8);
+		memcpy(&u, p + n - 8, 8);
+		return mix(h ^ v, u ^ 0xe7037ed1a0b428dbULL);
+	}
 	while (n >= 8) {
 		memcpy(&v, p, 8);
 		h = mix(h ^ v, 0xe7037ed1a0b428dbULL);
@@ -81,6 +87,22 @@ grow_slots(struct keymap *m)
 	return 0;
 }
 
+/* Equal bytes; short keys compared with two loads. */
+static inline int
+key_eq(const char *a, const char *b, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t x0, x1, y0, y1;
+
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return x0 == y0 && x1 == y1;
+	}
+	return memcmp(a, b, n) == 0;
+}
+
 uint32_t
 keymap_find(const struct keymap *m, const char *p, size_t n, uint64_t h)
 {
@@ -93,7 +115,7 @@ keymap_find(const struct keymap *m, const char *p, size_t n, uint64_t h)
 		const struct kkey *k = &m->k[id];
 
 		if (m->tag[j] == tag && k->len == n &&
-		    memcmp(kkey_bytes(k), p, n) == 0)
+		    key_eq(kkey_bytes(k), p, n))
 			return id;
 	}
 	return 0;
@@ -114,7 +136,7 @@ keymap_get(struct keymap *m, const char *p, size_t n, uint64_t h,
 			if (m->tag[j] != tag)
 				continue;
 			k = &m->k[id];
-			if (k->len == n && memcmp(kkey_bytes(k), p, n) == 0)
+			if (k->len == n && key_eq(kkey_bytes(k), p, n))
 				return id;
 		}
 	}

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROG KW_PROG
@@ -405,7 +407,8 @@ build_key(struct run *r, const struct fval *v, char *err)
 		size_t at = k->len;
 		uint32_t l;
 
-		if (kin_buf_reserve(k, 5 + f->n + 2, err) < 0)
+		if (k->cap - k->len < 5 + (size_t)f->n + 2 &&
+		    kin_buf_reserve(k, 5 + f->n + 2, err) < 0)
 			return -1;
 		k->len += 5;
 		if (f->type == FV_STR && !f->esc) {
@@ -579,6 +582,41 @@ timeout_ms(struct run *r)
 
 enum { IN_EOF = 0, IN_ERR = -1, IN_TERM = -2 };
 
+/* A regular file is mapped and read in place: no copy through read(2). */
+static int
+run_mapped(struct run *r, const char *p, size_t n, char *err)
+{
+	const char *e = p + n, *dropped = p;
+	unsigned tickn = 0;
+
+	while (p < e) {
+		/* Give read pages back as we go, so the mapping does not
+		 * count against our memory. */
+		if (p - dropped >= (8 << 20)) {
+			size_t len = (size_t)(p - dropped) & ~(size_t)4095;
+
+			(void)madvise((void *)(uintptr_t)dropped, len,
+			    MADV_DONTNEED);
+			dropped += len;
+		}
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
+
+		if (got_term)
+			return IN_TERM;
+		if (len > KW_LINE_MAX) {
+			r->lineno++;
+			bad_record(r, BAD_LONG, NULL, p, 0);
+		} else if (line(r, p, len, err) < 0) {
+			return IN_ERR;
+		}
+		p += len + (nl != NULL);
+		if (r->w.proctime && ++tickn % 65536 == 0 && tick(r, err) < 0)
+			return IN_ERR;
+	}
+	return IN_EOF;
+}
+
 static int
 run_fd(struct run *r, int fd, char *err)
 {
@@ -589,6 +627,24 @@ run_fd(struct run *r, int fd, char *err)
 
 	if (buf == NULL)
 		return kin_seterr(err, "out of memory"), IN_ERR;
+	struct stat sb;
+
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+	    lseek(fd, 0, SEEK_CUR) == 0) {
+		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+		    fd, 0);
+
+		if (m != MAP_FAILED) {
+			(void)madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+			if (r->w.proctime && tick(r, err) < 0)
+				rc = IN_ERR;
+			else
+				rc = run_mapped(r, m, (size_t)sb.st_size, err);
+			munmap(m, (size_t)sb.st_size);
+			free(buf);
+			return rc;
+		}
+	}
 	for (;;) {
 		ssize_t n;
 

@@ -46,34 +46,35 @@ skip_ws(const char *p, const char *e)
 }
 
 /* p is just past the opening quote; returns the closing quote or NULL.
- * *esc is set when a backslash occurs. */
+ * *esc is set when a backslash occurs.  Short strings (names, tickers,
+ * times) go byte by byte; past 32 bytes memchr takes over. */
 static inline const char *
 str_end(const char *p, const char *e, uint8_t *esc)
 {
-	const char *q;
+	const char *stop = e - p > 32 ? p + 32 : e;
 
-	for (;;) {
-		q = memchr(p, '"', (size_t)(e - p));
-		if (q == NULL)
-			return NULL;
-		if (q[-1] != '\\')
-			break;
-		/* Count the backslashes before the quote: odd escapes it. */
-		const char *b = q - 1;
-		size_t nb = 0;
-
-		*esc = 1;
-		while (b >= p && *b == '\\') {
-			nb++;
-			b--;
+	while (p < stop) {
+		if (*p == '"')
+			return p;
+		if (*p == '\\') {
+			*esc = 1;
+			p += 2;
+			continue;
 		}
-		if ((nb & 1) == 0)
-			break;
-		p = q + 1;
+		p++;
 	}
-	if (!*esc && memchr(p, '\\', (size_t)(q - p)) != NULL)
+	while (p < e) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		const char *b = memchr(p, '\\', q ? (size_t)(q - p) :
+		    (size_t)(e - p));
+
+		if (b == NULL)
+			return q;
+		/* An escape before the next quote: skip it and go on. */
 		*esc = 1;
-	return q;
+		p = b + 2;
+	}
+	return NULL;
 }
 
 /* A JSON number at p; returns its end or NULL. */
@@ -169,7 +170,8 @@ match_name(const struct scanner *s, const char *p, size_t n)
 	if (!((s->lenmask >> (n & 63)) & 1))
 		return -1;
 	for (int i = 0; i < s->nf; i++)
-		if (s->len[i] == n && memcmp(s->name[i], p, n) == 0)
+		if (s->len[i] == n && s->name[i][0] == p[0] &&
+		    memcmp(s->name[i], p, n) == 0)
 			return i;
 	return -1;
 }
@@ -306,14 +308,14 @@ static const double pow10tab[23] = {
  * mantissa below 2^53 scaled by at most 10^22 is one IEEE operation
  * (Clinger's fast path); anything else goes through strtod. */
 static int
-parse_num(const char *p, size_t n, double *out)
+parse_num(const char *p, size_t n, int checked, double *out)
 {
-	const char *e = p + n, *q = num_end(p, e);
+	const char *e = p + n;
 	const char *s = p;
 	uint64_t m = 0;
 	int neg = 0, nd = 0, ex = 0, fast = 1;
 
-	if (q != e || n == 0)
+	if (n == 0 || (!checked && num_end(p, e) != e))
 		return -1;
 	if (*s == '-')
 		neg = 1, s++;
@@ -375,8 +377,10 @@ parse_num(const char *p, size_t n, double *out)
 int
 fval_num(const struct fval *v, double *out)
 {
-	if (v->type == FV_NUM || (v->type == FV_STR && !v->esc))
-		return parse_num(v->p, v->n, out);
+	if (v->type == FV_NUM)
+		return parse_num(v->p, v->n, 1, out);
+	if (v->type == FV_STR && !v->esc)
+		return parse_num(v->p, v->n, 0, out);
 	return -1;
 }
 
@@ -459,7 +463,7 @@ epoch_ms(const char *p, size_t n, int unit_s, int64_t *ms)
 		/* An exponent: the double is close enough at ms precision. */
 		double d;
 
-		if (parse_num(p, n, &d) < 0)
+		if (parse_num(p, n, 0, &d) < 0)
 			return -1;
 		d = unit_s ? d * 1000.0 : d;
 		if (!(d > -1e16 && d < 1e16))
@@ -510,7 +514,13 @@ time_parse(struct timeparse *t, const struct fval *v, int64_t *out)
 
 	if (n < 19)
 		return -1;
-	if (!t->cache_ok || memcmp(p, t->cache, 16) != 0) {
+	uint64_t a0, a1, c0, c1;
+
+	memcpy(&a0, p, 8);
+	memcpy(&a1, p + 8, 8);
+	memcpy(&c0, t->cache, 8);
+	memcpy(&c1, t->cache + 8, 8);
+	if (!t->cache_ok || a0 != c0 || a1 != c1) {
 		if (minute_ms(p, &t->cache_ms) < 0)
 			return -1;
 		memcpy(t->cache, p, 16);

@@ -309,11 +309,13 @@ static enum kin_aws_kind code_kind(const char *code)
 	return kin_aws_classify(500, code);
 }
 
+/* Back to the front of its queue (callers go backwards through a
+ * request, so order is kept); the back-off is the shard's or the
+ * request's, not the record's: throttling is per shard. */
 static void retry_krec(struct writer *w, struct krec *k,
     enum kin_aws_kind kind, const char *code, const char *msg,
     int64_t now)
 {
-	int64_t delay_us;
 	struct shard *s;
 
 	k->attempts++;
@@ -322,8 +324,7 @@ static void retry_krec(struct writer *w, struct krec *k,
 	w->retried += k->nusers;
 	if (kind == KIN_AWS_THROTTLED)
 		w->throttled += k->nusers;
-	delay_us = kin_retry_delay_ms(&w->rt, kind, k->attempts) * 1000;
-	if (k->deadline_us && now + delay_us >= k->deadline_us) {
+	if (k->deadline_us && now >= k->deadline_us) {
 		char m[320];
 		snprintf(m, sizeof(m), "record-ttl passed after %d attempt%s%s%s",
 		    k->attempts, k->attempts == 1 ? "" : "s",
@@ -331,11 +332,17 @@ static void retry_krec(struct writer *w, struct krec *k,
 		dead_krec(w, k, "expired", code, m);
 		return;
 	}
-	k->not_before_us = now + delay_us;
 	s = k->shard;
 	if (!s->open)
 		s = shardmap_find(&w->map, k->hash);
 	queue_front(w, s, k);
+}
+
+static int64_t backoff_us(struct writer *w, enum kin_aws_kind kind,
+    int fails)
+{
+	return kin_retry_delay_ms(&w->rt, kind, fails > 30 ? 30 : fails) *
+	    1000;
 }
 
 /* Warnings about failed requests: every one with -vv, else at most one
@@ -371,6 +378,8 @@ static void fail_all(struct writer *w, struct req *r, enum kin_aws_kind kind,
 
 	warn_fail(w, kind, "PutRecords(%s) failed, retrying %zu records: "
 	    "%s%s%s", w->stream, r->n, code, *msg ? ": " : "", msg);
+	w->gfails++;
+	w->g_not_before_us = now + backoff_us(w, kind, w->gfails);
 	for (i = r->n; i-- > 0;)
 		retry_krec(w, r->k[i], kind, code, msg, now);
 }
@@ -427,6 +436,27 @@ static void on_done(void *ctx, struct req *r, const struct send_result *res)
 			c = g_res[i].code;
 		warn_fail(w, code_kind(c), "PutRecords(%s): %d of %zu records "
 		    "failed (%s), retrying them", w->stream, failed, r->n, c);
+	}
+	w->gfails = 0;
+	/* A shard with failed records backs off by the fewest tries among
+	 * them: a shard throttled over and over waits longer each time, one
+	 * with a few unlucky records hardly at all. */
+	for (i = 0; i < r->nshards; i++)
+		r->shards[i]->failed_now = 0;
+	for (i = 0; i < r->n; i++) {
+		struct shard *s = r->k[i]->shard;
+		int a = r->k[i]->attempts + 1;
+		if (!g_res[i].code[0])
+			continue;
+		if (!s->failed_now || a < s->failed_now)
+			s->failed_now = a;
+		s->fails = i;   /* remember one failing record */
+	}
+	for (i = 0; i < r->nshards; i++) {
+		struct shard *s = r->shards[i];
+		if (s->failed_now)
+			s->not_before_us = now + backoff_us(w,
+			    code_kind(g_res[s->fails].code), s->failed_now);
 	}
 	/* backwards, so records going back to a queue's front keep order */
 	for (i = r->n; i-- > 0;) {
@@ -528,7 +558,7 @@ static size_t shard_avail(struct writer *w, struct shard *s, int64_t now,
 
 	*bytes = 0;
 	if (!s->head || (w->o.ordered && s->inflight) ||
-	    s->head->not_before_us > now)
+	    s->not_before_us > now || w->g_not_before_us > now)
 		return 0;
 	r = bucket_level(&s->rtb, now);
 	b = bucket_level(&s->btb, now);
@@ -626,7 +656,7 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 			if (!ok[j])
 				continue;
 			while (got < chunk && r->n < w->o.max_records &&
-			    (k = s->head) && k->not_before_us <= now) {
+			    (k = s->head)) {
 				size_t c = krec_cost(k);
 				if (bucket_level(&s->rtb, now) < 1 ||
 				    bucket_level(&s->btb, now) <= 0)
@@ -703,9 +733,11 @@ void writer_wait(struct writer *w, struct curl_waitfd *extra, unsigned n,
 			due = k->deadline_us;
 		if (!slot || (w->o.ordered && s->inflight))
 			continue;   /* a reply will wake us */
-		if (k->not_before_us > now) {
-			if (k->not_before_us < due)
-				due = k->not_before_us;
+		if (w->g_not_before_us > now || s->not_before_us > now) {
+			int64_t t = w->g_not_before_us > s->not_before_us ?
+			    w->g_not_before_us : s->not_before_us;
+			if (t < due)
+				due = t;
 			continue;
 		}
 		if (!shard_avail(w, s, now, &b)) {

@@ -64,6 +64,8 @@ struct writer {
 	void *barrier_ctx;
 	/* timing */
 	int64_t force_until_us;   /* records ready by then go without linger */
+	int gfails;               /* whole-request failures in a row */
+	int64_t g_not_before_us;  /* their back-off: no request before */
 	int refresh;              /* shard map looks stale */
 	int64_t last_refresh_us;
 	size_t rr;                /* round-robin start */

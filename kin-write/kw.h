@@ -50,7 +50,6 @@ struct krec {
 	struct shard *shard;     /* queue it belongs to */
 	int attempts;            /* PutRecords tries so far */
 	int64_t enq_us;          /* when it became ready (linger) */
-	int64_t not_before_us;   /* retry back-off */
 	int64_t deadline_us;     /* earliest user deadline, 0 = none */
 	char code[64];           /* last error code */
 	char msg[160];           /* last error message */

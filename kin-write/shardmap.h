@@ -28,6 +28,9 @@ struct shard {
 	struct bucket rtb, btb; /* records/s and bytes/s */
 	int inflight;           /* requests in flight holding its records */
 	uint64_t mark;          /* request being filled that holds it */
+	int failed_now;         /* scratch while a reply is read: fewest */
+	size_t fails;           /* tries of its failed records, and one */
+	int64_t not_before_us;  /* back-off after failures */
 };
 
 struct shardmap {

@@ -3,7 +3,7 @@
  * owns one HTTP connection, so use one client per thread (kin_client_clone
  * shares the settings and credentials of another).  Every out-parameter
  * struct has a *_release.  Calls return 0, or -1 with *ae typed and err as
- * "Op(stream): Type: message". */
+ * "Op('stream'): Type: message" (plus " (after N attempts)" when retried). */
 #ifndef KIN_KINESIS_H
 #define KIN_KINESIS_H
 
@@ -12,6 +12,7 @@
 #include "awsconf.h"
 #include "buf.h"
 #include "cli.h"
+#include "err.h"
 #include "http.h"
 #include "json.h"
 #include "retry.h"
@@ -202,10 +203,15 @@ struct kin_put_result {
 	char message[192];
 };
 
-/* Build the PutRecords request body. */
+/* Build the PutRecords request body into body (reset first):
+ * {"StreamName":S,"Records":[{"Data":B64,"PartitionKey":K[,"ExplicitHashKey":H]},...]}.
+ * Checks the service's limits first: 1..500 records, keys of 1..256
+ * characters, data + key <= 1 MiB each and 5 MiB in all, decimal hash keys. */
 int kin_put_records_body(struct kin_buf *body, const char *stream,
     const struct kin_put_entry *e, size_t n, char *err);
-/* Parse a 200 PutRecords response into res[0..n); *failed =
+/* Parse a 200 PutRecords response into res[0..n); *failed = the records
+ * without a sequence number (an ErrorCode, or "MissingSequenceNumber"),
+ * counted from the records themselves rather than trusting
  * FailedRecordCount.  -1 when the body is not a well-formed answer for n
  * records. */
 int kin_put_records_parse(const char *body, size_t len, size_t n,

@@ -33,6 +33,7 @@ struct server {
 	int nsteps, next;
 	int conns, reqs;
 	char last[16384];
+	char bodies[16384];   /* every request body, one a line */
 };
 
 #define OK2 "HTTP/1.1 200 OK\r\n", "{}"
@@ -60,7 +61,13 @@ read_request(int fd, struct server *s)
 			if (cl != NULL && cl < end)
 				want += strtoul(cl + 17, NULL, 10);
 			if (len >= want) {
+				size_t bl = strlen(s->bodies), n;
 				memcpy(s->last, req, len + 1);
+				n = len - (size_t)(end + 4 - req);
+				if (bl + n + 2 < sizeof s->bodies) {
+					memcpy(s->bodies + bl, end + 4, n);
+					memcpy(s->bodies + bl + n, "\n", 2);
+				}
 				return 1;
 			}
 		}
@@ -343,6 +350,13 @@ test_call(void)
 	T_CHECK(kin_call(&c, "ListStreams", "{}", 2, &resp, &ae, err) == 0);
 	T_CHECK(ae.attempts == 2);
 
+	/* a clone shares settings and credentials, has its own connection */
+	struct kin_client c2;
+	T_CHECK(kin_client_clone(&c2, &c, err) == 0);
+	T_CHECK(c2.aws == c.aws && !c2.owns_aws && c2.http.curl != c.http.curl);
+	T_STREQ(c2.url, c.url);
+	kin_client_release(&c2);
+
 	/* out of attempts */
 	T_CHECK(kin_call(&c, "ListStreams", "{}", 2, &resp, &ae, err) < 0);
 	T_CHECK(ae.attempts == 3 && ae.kind == KIN_AWS_INTERNAL);
@@ -404,10 +418,80 @@ test_call(void)
 	T_CHECK(kin_client_init(&c, NULL, err) < 0);
 }
 
+#define SHARD(id, lo, hi) "{\"ShardId\":\"" id "\",\"HashKeyRange\":" \
+    "{\"StartingHashKey\":\"" lo "\",\"EndingHashKey\":\"" hi "\"}," \
+    "\"SequenceNumberRange\":{\"StartingSequenceNumber\":\"1\"}}"
+
+static void
+test_paging(void)
+{
+	static const struct step steps[] = {
+		{ SEND, "HTTP/1.1 200 OK\r\n", "{\"Shards\":[" SHARD("s0", "0",
+		    "9") "],\"NextToken\":\"tok\\/1\"}" },
+		{ SEND, "HTTP/1.1 200 OK\r\n", "{\"Shards\":[" SHARD("s1", "10",
+		    "19") "," SHARD("s2", "20", "29") "]}" },
+		/* the token expired: the listing starts over */
+		{ SEND, "HTTP/1.1 200 OK\r\n", "{\"Shards\":[" SHARD("s0", "0",
+		    "9") "],\"NextToken\":\"old\"}" },
+		{ SEND, "HTTP/1.1 400 Bad Request\r\n",
+		    "{\"__type\":\"ExpiredNextTokenException\"}" },
+		{ SEND, "HTTP/1.1 200 OK\r\n", "{\"Shards\":[" SHARD("s0", "0",
+		    "9") "]}" },
+		{ SEND, "HTTP/1.1 200 OK\r\n", "{\"StreamNames\":[\"a\",\"b\"],"
+		    "\"HasMoreStreams\":true}" },
+		{ SEND, "HTTP/1.1 200 OK\r\n", "{\"StreamNames\":[\"c\"],"
+		    "\"HasMoreStreams\":false}" },
+	};
+	struct kin_client c;
+	struct kin_shard *sh;
+	struct kin_awserr ae;
+	struct server s;
+	char err[KIN_ERRLEN], **names;
+	size_t n;
+
+	server_start(&s, steps, sizeof steps / sizeof steps[0]);
+	if (client_for(&c, &s) < 0) {
+		T_CHECK(0);
+		server_stop(&s);
+		return;
+	}
+	T_CHECKF(kin_list_shards(&c, "st", "AT_LATEST", &sh, &n, &ae,
+	    err) == 0, "%s", err);
+	T_CHECK(n == 3);
+	if (n == 3) {
+		T_STREQ(sh[2].id, "s2");
+		T_STREQ(sh[2].hash_start, "20");
+		T_CHECK(sh[2].seq_end == NULL && sh[2].parent == NULL);
+	}
+	kin_shards_free(sh, n);
+	/* a request with NextToken names no stream and no filter */
+	T_STREQ(s.bodies, "{\"StreamName\":\"st\",\"ShardFilter\":{\"Type\":"
+	    "\"AT_LATEST\"}}\n{\"NextToken\":\"tok/1\"}\n");
+
+	s.bodies[0] = '\0';
+	T_CHECKF(kin_list_shards(&c, "st", NULL, &sh, &n, &ae, err) == 0,
+	    "%s", err);
+	T_CHECK(n == 1);
+	kin_shards_free(sh, n);
+	T_STREQ(s.bodies, "{\"StreamName\":\"st\"}\n{\"NextToken\":\"old\"}\n"
+	    "{\"StreamName\":\"st\"}\n");
+
+	s.bodies[0] = '\0';
+	T_CHECKF(kin_list_streams(&c, &names, &n, &ae, err) == 0, "%s", err);
+	T_CHECK(n == 3);
+	if (n == 3)
+		T_STREQ(names[2], "c");
+	kin_strv_free(names, n);
+	T_STREQ(s.bodies, "{}\n{\"ExclusiveStartStreamName\":\"b\"}\n");
+	server_stop(&s);
+	kin_client_release(&c);
+}
+
 int
 main(void)
 {
 	test_http();
 	test_call();
+	test_paging();
 	T_DONE();
 }

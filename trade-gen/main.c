@@ -27,6 +27,7 @@ static const char *prog = "trade-gen";
 #define DEFAULT_BATCH 5
 #define DEFAULT_COUNT 500005
 #define OUT_BUFSIZE (256 * 1024)
+#define DURATION_MAX_MS (1000000LL * 86400000)
 
 enum {
 	OPT_SEED = KIN_OPT_FIRST_PROG,
@@ -176,6 +177,21 @@ parse_fields(struct opts *o, const char *arg, char *err)
 	}
 }
 
+/* A duration from min_ms to a million days (so microsecond arithmetic on
+ * event times cannot overflow). */
+static int
+parse_duration(const char *arg, int64_t min_ms, int64_t *ms, char *err)
+{
+	if (kin_parse_duration_ms(arg, ms, err) < 0)
+		return -1;
+	if (*ms < min_ms)
+		return kin_seterr(err, "duration must be at least %lldms",
+		    (long long)min_ms);
+	if (*ms > DURATION_MAX_MS)
+		return kin_seterr(err, "duration must be at most 1000000d");
+	return 0;
+}
+
 /* One option, from the command line or the config file: 0, or -1 with
  * err saying what is wrong with arg. */
 static int
@@ -187,11 +203,7 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 	case 'n':
 		return kin_parse_int(arg, 0, INT64_MAX, &o->count, err);
 	case 'd':
-		if (kin_parse_duration_ms(arg, &o->duration_ms, err) < 0)
-			return -1;
-		if (o->duration_ms <= 0)
-			return kin_seterr(err, "duration must be at least 1ms");
-		return 0;
+		return parse_duration(arg, 1, &o->duration_ms, err);
 	case 'r':
 		if (kin_parse_double(arg, &o->rate, err) < 0)
 			return -1;
@@ -235,7 +247,7 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 		o->simulated = 1;
 		return 0;
 	case OPT_DISORDER:
-		return kin_parse_duration_ms(arg, &o->disorder_ms, err);
+		return parse_duration(arg, 0, &o->disorder_ms, err);
 	case OPT_LATE:
 		if (kin_parse_double(arg, &o->late, err) < 0)
 			return -1;
@@ -244,11 +256,7 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 			    "and 1", arg);
 		return 0;
 	case OPT_LATE_BY:
-		if (kin_parse_duration_ms(arg, &o->late_by_ms, err) < 0)
-			return -1;
-		if (o->late_by_ms <= 0)
-			return kin_seterr(err, "duration must be at least 1ms");
-		return 0;
+		return parse_duration(arg, 1, &o->late_by_ms, err);
 	case 'f':
 		if (strcmp(arg, "json") == 0)
 			o->format = TG_JSON;

@@ -720,8 +720,8 @@ agg_load(const struct aggs *g, unsigned char *st, const struct kin_json *j,
 		}
 		case AG_OPEN: case AG_CLOSE: {
 			struct st_oc *o = AT(st, a, struct st_oc);
-			uint64_t seq;
-			double ts;
+			uint64_t seq = 0;
+			double ts = 0;
 
 			rc = get_d(j, kin_json_at(j, t, 0), &ts);
 			if (rc == 0)

@@ -73,20 +73,19 @@ struct opts {
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: kin-window [-Jqv] [-k FIELD[,FIELD...]|none] "
-	    "[-a FUNC[:FIELD][=NAME]]...\n"
-	    "                  [--ohlc FIELD] --size DURATION [--slide DURATION] "
-	    "| --gap DURATION\n"
-	    "                  [-t FIELD] [--time-format auto|iso|epoch|"
-	    "epoch_ms] [--tz ZONE]\n"
-	    "                  [--max-delay DURATION] [--allowed-lateness "
-	    "DURATION] [--late FILE]\n"
-	    "                  [--idle-timeout DURATION] [--errors FILE] "
-	    "[--state FILE]\n"
-	    "                  [-f TEMPLATE] [--rename NAME=NEW]... "
-	    "[--config FILE] [FILE ...]\n"
-	    "       kin-window -h | -V\n");
+	fputs("usage: kin-window [-Jqv] [-k field[,field ...] | none] "
+	    "[-a func[:field][=name]]\n"
+	    "                  [--ohlc field] --size duration "
+	    "[--slide duration] | --gap duration\n"
+	    "                  [-t field] [--time-format auto | iso | epoch | "
+	    "epoch_ms] [--tz zone]\n"
+	    "                  [--max-delay duration] [--allowed-lateness "
+	    "duration] [--late file]\n"
+	    "                  [--idle-timeout duration] [--errors file] "
+	    "[--state file]\n"
+	    "                  [-f template] [--rename name=new] "
+	    "[--config file] [file ...]\n"
+	    "       kin-window -h | -V\n", f);
 }
 
 static int

@@ -541,6 +541,7 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 	}
 	/* Merge every overlapping session into the first one. */
 	struct kkey *k = &w->km.k[kid];
+	int changed = 0;
 
 	for (uint32_t id = k->head, nx; id; id = nx) {
 		struct pane *p = win_pane(w, id);
@@ -563,6 +564,7 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		sess_unlink(w, kid, id);
 		pane_free(w, id);
 		k = &w->km.k[kid];
+		changed = 1;
 	}
 	if (target == 0) {
 		target = pane_new(w, kid);
@@ -588,6 +590,7 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		if (c == 0)
 			k->tail = target;
 		k->npanes++;
+		changed = 1;
 	}
 	struct pane *t = win_pane(w, target);
 	int64_t old_end = t->end, old_start = t->start;
@@ -598,8 +601,7 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		t->end = ne;
 	agg_update(w->g, pane_st(t), t->count, r);
 	t->count++;
-	if (t->end != old_end || t->start != old_start || t->gen == 0 ||
-	    t->count == 1) {
+	if (changed || t->end != old_end || t->start != old_start) {
 		if (sess_schedule(w, kid, target) < 0)
 			return kin_seterr(err, "out of memory");
 	}

@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 /* Strict mode everywhere (primitives are numbers, true, false, null; no
- * bare keys); no parent links.  jsmn_impl.c compiles the implementation. */
+ * bare keys); parent links on.  jsmn_impl.c compiles the implementation. */
 #define JSMN_STRICT
+#define JSMN_PARENT_LINKS  /* closing an object is O(1) instead of a scan back over all tokens */
 #ifndef KIN_JSMN_IMPL
 #define JSMN_HEADER
 #endif

@@ -1,0 +1,423 @@
+#!/usr/bin/env bats
+# kin-window: Flink's window rules on hand-worked inputs (byte for byte),
+# the original job's output line, aggregates, lateness, sessions, bad input,
+# control lines and state, signals, processing time, the fuzz target, and
+# every EXAMPLES line of man/kin-window.1.
+
+load helpers/common
+
+MAN="$KIN_ROOT/man/kin-window.1"
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# The hand-worked input.  Seconds after 09:30:00 (a multiple of 30 s since
+# the epoch, so windows of 60 s sliding by 30 s end at :00 and :30):
+#  r1 5.25 AMZN 12.5   r2 10 GOOG 0.0005   r3 20.000001 AMZN 99.87
+#  r4 29.999999 GOOG 0.001   r5 30 AMZN 3   r6 44.123456 ORCL 1e7
+#  r7 61 GOOG 0.0001   r8 75 AMZN 7   r9 119.999999 ORCL 9999999.99
+#  r10 150 BABA 12345678.9
+# Watermark = highest time so far (no --max-delay), in ms (r9 is 119.999).
+#  r5 -> wm 30.000 fires end 30: AMZN {r1,r3} GOOG {r2,r4}
+#  r7 -> wm 61 fires end 60: AMZN {r1,r3,r5} GOOG {r2,r4} ORCL {r6}
+#  r9 -> wm 119.999 fires end 90: AMZN {r5,r8} GOOG {r7} ORCL {r6}
+#        and end 120 (end - 1 = 119.999): AMZN {r8} GOOG {r7} ORCL {r9}
+#  r10 -> wm 150 fires end 150: ORCL {r9}
+#  end of input fires end 180 and 210: BABA {r10}
+# Flink's max(2) keeps the window's first record (arrival order) and
+# replaces only the price; Java prints the double.
+trades() {
+	cat <<'EOF'
+{"EVENT_TIME": "2026-11-25T09:30:05.250000", "TICKER": "AMZN", "PRICE": 12.5}
+{"EVENT_TIME": "2026-11-25T09:30:10", "TICKER": "GOOG", "PRICE": 0.0005}
+{"EVENT_TIME": "2026-11-25T09:30:20.000001", "TICKER": "AMZN", "PRICE": 99.87}
+{"EVENT_TIME": "2026-11-25T09:30:29.999999", "TICKER": "GOOG", "PRICE": 0.001}
+{"EVENT_TIME": "2026-11-25T09:30:30", "TICKER": "AMZN", "PRICE": 3}
+{"EVENT_TIME": "2026-11-25T09:30:44.123456", "TICKER": "ORCL", "PRICE": 10000000.0}
+{"EVENT_TIME": "2026-11-25T09:31:01", "TICKER": "GOOG", "PRICE": 0.0001}
+{"EVENT_TIME": "2026-11-25T09:31:15", "TICKER": "AMZN", "PRICE": 7}
+{"EVENT_TIME": "2026-11-25T09:31:59.999999", "TICKER": "ORCL", "PRICE": 9999999.99}
+{"EVENT_TIME": "2026-11-25T09:32:30", "TICKER": "BABA", "PRICE": 12345678.9}
+EOF
+}
+
+flink_lines() {
+	cat <<'EOF'
+2026-11-25T09:30:05.250000 ==> AMZN : Stock Value: 99.87
+2026-11-25T09:30:10 ==> GOOG : Stock Value: 0.001
+2026-11-25T09:30:05.250000 ==> AMZN : Stock Value: 99.87
+2026-11-25T09:30:10 ==> GOOG : Stock Value: 0.001
+2026-11-25T09:30:44.123456 ==> ORCL : Stock Value: 1.0E7
+2026-11-25T09:30:30 ==> AMZN : Stock Value: 7.0
+2026-11-25T09:31:01 ==> GOOG : Stock Value: 1.0E-4
+2026-11-25T09:30:44.123456 ==> ORCL : Stock Value: 1.0E7
+2026-11-25T09:31:15 ==> AMZN : Stock Value: 7.0
+2026-11-25T09:31:01 ==> GOOG : Stock Value: 1.0E-4
+2026-11-25T09:31:59.999999 ==> ORCL : Stock Value: 9999999.99
+2026-11-25T09:31:59.999999 ==> ORCL : Stock Value: 9999999.99
+2026-11-25T09:32:30 ==> BABA : Stock Value: 1.23456789E7
+2026-11-25T09:32:30 ==> BABA : Stock Value: 1.23456789E7
+EOF
+}
+
+FLINK_TPL='{first_EVENT_TIME} ==> {TICKER} : Stock Value: {max_PRICE:java}\n'
+
+@test "the original job's lines, byte for byte, on a hand-worked input" {
+	trades >t.ndjson
+	flink_lines >want
+	kin-window -t EVENT_TIME --size 60s --slide 30s -a first:EVENT_TIME \
+		-a max:PRICE -f "$FLINK_TPL" t.ndjson >got 2>err
+	[ ! -s err ]
+	cmp want got
+	# From standard input too, and the man page's command is this one.
+	kin-window -t EVENT_TIME --size 60s --slide 30s -a first:EVENT_TIME \
+		-a max:PRICE -f "$FLINK_TPL" <t.ndjson >got2
+	cmp want got2
+	grep -qF -- "-a first:EVENT_TIME -a max:PRICE -f '{first_EVENT_TIME} ==> {TICKER} : Stock Value: {max_PRICE:java}\\en' trades.ndjson" "$MAN"
+}
+
+@test "-J keeps the job's trailing newline inside each record" {
+	trades >t.ndjson
+	run -0 --separate-stderr kin-window -J -t EVENT_TIME --size 60s --slide 30s \
+		-a first:EVENT_TIME -a max:PRICE -f "$FLINK_TPL" t.ndjson
+	assert_line --index 0 '{"key":"AMZN","data":"2026-11-25T09:30:05.250000 ==> AMZN : Stock Value: 99.87\n"}'
+	assert_line --index 13 '{"key":"BABA","data":"2026-11-25T09:32:30 ==> BABA : Stock Value: 1.23456789E7\n"}'
+	[ "${#lines[@]}" -eq 14 ]
+	run -0 --separate-stderr kin-window -J -t EVENT_TIME --size 60s -a max:PRICE t.ndjson
+	assert_line --index 0 '{"key":"AMZN","data":{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}}'
+}
+
+@test "default JSON output: window bounds, count, aggregate, order by end then key" {
+	trades >t.ndjson
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 60s --slide 30s -a max:PRICE t.ndjson
+	[ "${#lines[@]}" -eq 14 ]
+	assert_line --index 0 '{"key":"AMZN","start":"2026-11-25T09:29:30.000Z","end":"2026-11-25T09:30:30.000Z","count":2,"max_PRICE":99.87}'
+	assert_line --index 1 '{"key":"GOOG","start":"2026-11-25T09:29:30.000Z","end":"2026-11-25T09:30:30.000Z","count":2,"max_PRICE":0.001}'
+	assert_line --index 4 '{"key":"ORCL","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":1,"max_PRICE":10000000}'
+	assert_line --index 10 '{"key":"ORCL","start":"2026-11-25T09:31:00.000Z","end":"2026-11-25T09:32:00.000Z","count":1,"max_PRICE":9999999.99}'
+	# --rename and --tz
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 60s --tz +02:00 \
+		--rename key=ticker --rename start=from --rename end=to --rename count=n t.ndjson
+	assert_line --index 0 '{"ticker":"AMZN","from":"2026-11-25T09:30:00.000+02:00","to":"2026-11-25T09:31:00.000+02:00","n":3}'
+}
+
+@test "--tz reads zone-less times in that zone, with daylight saving" {
+	printf '%s\n' '{"T":"2026-07-01T12:00:10","K":"a","P":1}' >s.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --size 1m --tz Europe/Berlin -f '{start:ms} {start}' s.ndjson
+	assert_output "$(( $(date -u -d 2026-07-01T10:00:00Z +%s) * 1000 )) 2026-07-01T12:00:00.000+02:00"
+	run -0 --separate-stderr kin-window -t T -k K --size 1m -f '{start}' s.ndjson
+	assert_output '2026-07-01T12:00:00.000Z'
+	# RFC 3339 offsets and epoch numbers
+	printf '%s\n' '{"T":"2026-07-01T12:00:10+01:30","K":"a"}' '{"T":1782907210.5,"K":"b"}' >z.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --size 1m -f '{key} {start}' z.ndjson
+	assert_line --index 0 'a 2026-07-01T10:30:00.000Z'
+	assert_line --index 1 'b 2026-07-01T12:00:00.000Z'
+	printf '%s\n' '{"T":1782907210500,"K":"b"}' >ms.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --time-format epoch_ms --size 1m -f '{start}' ms.ndjson
+	assert_output '2026-07-01T12:00:00.000Z'
+}
+
+@test "aggregates on a known window" {
+	printf '%s\n' \
+		'{"T":"2026-01-01T00:00:03Z","K":"x","P":4,"Q":10,"S":"c"}' \
+		'{"T":"2026-01-01T00:00:01Z","K":"x","P":2,"Q":30,"S":"a"}' \
+		'{"T":"2026-01-01T00:00:05Z","K":"x","P":9,"Q":0,"S":"e"}' \
+		'{"T":"2026-01-01T00:00:02Z","K":"x","P":9,"Q":20,"S":"b"}' \
+		'{"T":"2026-01-01T00:00:04Z","K":"x","P":1,"Q":40,"S":"d"}' >a.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --size 10s --max-delay 5s \
+		-a sum:P -a min:P -a max:P -a avg:P -a first:S -a last:S -a count:P=n \
+		-a vwap:P*Q -a stddev:P -a max_by:P -a min_by:P --ohlc P a.ndjson
+	assert_output '{"key":"x","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:00:10.000Z","count":5,"sum_P":25,"min_P":1,"max_P":9,"avg_P":5,"first_S":"c","last_S":"d","n":5,"vwap_P":3.2,"stddev_P":3.8078865529319543,"max_by_P":{"T":"2026-01-01T00:00:05Z","K":"x","P":9,"Q":0,"S":"e"},"min_by_P":{"T":"2026-01-01T00:00:04Z","K":"x","P":1,"Q":40,"S":"d"},"open":2,"high":9,"low":1,"close":9}'
+}
+
+@test "p50/p90/p99 stay within 1% of the exact quantile, across panes" {
+	python3 - <<'EOF' >q.ndjson
+import random
+random.seed(5)
+for i in range(20000):
+    print('{"T": %d, "K": "k", "P": %r}' % (1700000000 + i * 3 // 100, random.lognormvariate(3, 1.5)))
+EOF
+	run -0 --separate-stderr kin-window -t T -k K --size 10m --slide 1m \
+		-a p50:P -a p90:P -a p99:P -f '{start:ms} {p50_P} {p90_P} {p99_P}' q.ndjson
+	printf '%s\n' "$output" >got
+	python3 - <<'EOF'
+import json, math
+recs = [json.loads(l) for l in open('q.ndjson')]
+bad = 0
+for line in open('got'):
+    s, *qs = line.split()
+    s = int(s) // 1000
+    vals = sorted(r['P'] for r in recs if s <= r['T'] < s + 600)
+    for q, got in zip((0.5, 0.9, 0.99), map(float, qs)):
+        exact = vals[math.floor(q * (len(vals) - 1))]
+        if abs(got - exact) > 0.01 * exact:
+            bad += 1
+            print('off:', s, q, got, exact)
+assert bad == 0
+EOF
+}
+
+@test "Flink's max keeps the first record; max_by takes the first of equal maxima" {
+	printf '%s\n' \
+		'{"T":"2026-01-01T00:00:01Z","K":"x","P":5,"ID":1}' \
+		'{"T":"2026-01-01T00:00:02Z","K":"x","P":8,"ID":2}' \
+		'{"T":"2026-01-01T00:00:03Z","K":"x","P":8,"ID":3}' >m.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --size 10s -a first:ID -a max:P -a max_by:P \
+		-f '{first_ID} {max_P:java} {max_by_P}' m.ndjson
+	assert_output '1 8.0 {"T":"2026-01-01T00:00:02Z","K":"x","P":8,"ID":2}'
+}
+
+@test "tumbling windows, and a slide that does not divide the size" {
+	printf '%s\n' '{"T":0,"K":"a"}' '{"T":25,"K":"a"}' '{"T":41,"K":"a"}' >t.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --size 20s -f '{start:ms}-{end:ms} {count}' t.ndjson
+	assert_output "$(printf '0-20000 1\n20000-40000 1\n40000-60000 1')"
+	# size 30 s, slide 20 s: windows start at multiples of 20 s.
+	run -0 --separate-stderr kin-window -t T -k K --size 30s --slide 20s -f '{start:ms}-{end:ms} {count}' t.ndjson
+	assert_output "$(printf -- '-20000-10000 1\n0-30000 2\n20000-50000 2\n40000-70000 1')"
+	run -64 --separate-stderr kin-window -t T --size 10s --slide 20s t.ndjson
+	assert_stderr --partial 'at most --size'
+}
+
+@test "late records: --late FILE, and --allowed-lateness re-fires the window" {
+	printf '%s\n' \
+		'{"T":"2021-03-04T10:00:05Z","K":"A","P":1}' \
+		'{"T":"2021-03-04T10:01:05Z","K":"A","P":2}' \
+		'{"T":"2021-03-04T10:00:20Z","K":"A","P":3}' \
+		'{"T":"2021-03-04T10:02:05Z","K":"A","P":4}' \
+		'{"T":"2021-03-04T10:00:21Z","K":"A","P":5}' >l.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --size 60s --slide 30s -a sum:P \
+		-f '{start} {count} {sum_P}' --late late.out l.ndjson
+	assert_output "$(printf '%s\n' '2021-03-04T09:59:30.000Z 1 1' '2021-03-04T10:00:00.000Z 1 1' \
+		'2021-03-04T10:00:30.000Z 1 2' '2021-03-04T10:01:00.000Z 1 2' \
+		'2021-03-04T10:01:30.000Z 1 4' '2021-03-04T10:02:00.000Z 1 4')"
+	assert_stderr 'kin-window: 2 late records written to late.out'
+	assert_equal "$(cat late.out)" "$(sed -n '3p;5p' l.ndjson)"
+	rm late.out
+	run -0 --separate-stderr kin-window -t T -k K --size 60s --slide 30s -a sum:P \
+		-f '{start} {count} {sum_P}' --allowed-lateness 30s --late late.out l.ndjson
+	assert_output "$(printf '%s\n' '2021-03-04T09:59:30.000Z 1 1' '2021-03-04T10:00:00.000Z 1 1' \
+		'2021-03-04T10:00:00.000Z 2 4' \
+		'2021-03-04T10:00:30.000Z 1 2' '2021-03-04T10:01:00.000Z 1 2' \
+		'2021-03-04T10:01:30.000Z 1 4' '2021-03-04T10:02:00.000Z 1 4')"
+	assert_equal "$(cat late.out)" "$(sed -n '5p' l.ndjson)"
+}
+
+@test "--max-delay holds windows open for out-of-order records" {
+	printf '%s\n' '{"T":1,"K":"a"}' '{"T":12,"K":"a"}' '{"T":9,"K":"a"}' '{"T":30,"K":"a"}' >o.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --size 10s --max-delay 3s -f '{start:ms} {count}' o.ndjson
+	assert_output "$(printf '0 2\n10000 1\n30000 1')"
+	run -0 --separate-stderr kin-window -t T -k K --size 10s -f '{start:ms} {count}' o.ndjson
+	assert_output "$(printf '0 1\n10000 1\n30000 1')"
+	assert_stderr --partial '1 late records dropped'
+}
+
+@test "session windows merge per key, fire by end then key" {
+	printf '%s\n' \
+		'{"T":"2021-03-04T10:00:00Z","K":"A","P":1}' \
+		'{"T":"2021-03-04T10:00:05Z","K":"B","P":2}' \
+		'{"T":"2021-03-04T10:00:08Z","K":"A","P":3}' \
+		'{"T":"2021-03-04T10:00:30Z","K":"A","P":4}' \
+		'{"T":"2021-03-04T10:00:12Z","K":"A","P":5}' \
+		'{"T":"2021-03-04T10:00:20Z","K":"A","P":6}' \
+		'{"T":"2021-03-04T10:01:00Z","K":"B","P":7}' >s.ndjson
+	run -0 --separate-stderr kin-window -t T -k K --gap 10s --max-delay 15s -a sum:P \
+		-a first:P -a last:P -f '{key} {start} {end} {count} {sum_P} {first_P} {last_P}' s.ndjson
+	assert_output "$(printf '%s\n' \
+		'B 2021-03-04T10:00:05.000Z 2021-03-04T10:00:15.000Z 1 2 2 2' \
+		'A 2021-03-04T10:00:00.000Z 2021-03-04T10:00:40.000Z 5 19 1 6' \
+		'B 2021-03-04T10:01:00.000Z 2021-03-04T10:01:10.000Z 1 7 7 7')"
+}
+
+@test "keys: several fields, none, escapes and numbers" {
+	printf '%s\n' '{"A":"x","B":1,"T":0}' '{"A":"\u0078","B":1,"T":1}' '{"A":"x","B":2,"T":2}' >k.ndjson
+	run -0 --separate-stderr kin-window -t T -k A,B --size 1m k.ndjson
+	assert_line --index 0 '{"key":["x",1],"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:01:00.000Z","count":2}'
+	assert_line --index 1 '{"key":["x",2],"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:01:00.000Z","count":1}'
+	run -0 --separate-stderr kin-window -t T -k none --size 1m k.ndjson
+	assert_output '{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:01:00.000Z","count":3}'
+}
+
+@test "bad input: counted, reported once per kind with its line, --errors, the run goes on" {
+	{
+		echo '{"EVENT_TIME":"2026-01-01T00:00:00","TICKER":"A","PRICE":1}'
+		echo '[1,2]'
+		echo '{"EVENT_TIME":"2026-01-01T00:00:01","PRICE":1}'
+		echo '{"EVENT_TIME":"2026-01-01T00:00:01","TICKER":"A","PRICE":"x"}'
+		echo '{"EVENT_TIME":"yesterday","TICKER":"A","PRICE":1}'
+		echo '{"EVENT_TIME":"2026-01-01T00:00:01","TICKER":"A"}'
+		echo '{"EVENT_TIME":"2026-01-01T00:00:01","TICKER":"A","PRICE":1'
+		echo '[3]'
+		echo ''
+		echo '{"EVENT_TIME":"2026-01-01T00:00:02","TICKER":"A","PRICE":"2.5"}'
+	} >b.ndjson
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a sum:PRICE --errors bad.out b.ndjson
+	assert_output '{"key":"A","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","count":2,"sum_PRICE":3.5}'
+	assert_stderr_line --index 0 "kin-window: b.ndjson:2: not a JSON object (reported once; later ones are counted)"
+	assert_stderr_line --index 1 "kin-window: b.ndjson:3: missing key field 'TICKER' (reported once; later ones are counted)"
+	assert_stderr_line --index 2 "kin-window: b.ndjson:4: not a number 'PRICE' (reported once; later ones are counted)"
+	assert_stderr_line --index 3 "kin-window: b.ndjson:5: bad time 'EVENT_TIME' (reported once; later ones are counted)"
+	assert_stderr_line --index 4 "kin-window: b.ndjson:6: missing field 'PRICE' (reported once; later ones are counted)"
+	assert_stderr_line --index 5 "kin-window: b.ndjson:7: invalid JSON (reported once; later ones are counted)"
+	assert_stderr_line --index 6 --partial "kin-window: 7 records skipped: 2 not a JSON object (first at b.ndjson:2), 1 invalid JSON (first at b.ndjson:7),"
+	assert_equal "$(cat bad.out)" "$(sed -n '2,8p' b.ndjson)"
+	# -v reports every one
+	run -0 --separate-stderr kin-window -v -t EVENT_TIME --size 1m -a sum:PRICE b.ndjson
+	assert_stderr_line --index 6 "kin-window: b.ndjson:8: not a JSON object"
+}
+
+@test "hostile lines never crash it: long, deep, NUL, invalid UTF-8" {
+	python3 - <<'EOF' >h.ndjson
+import sys
+w = sys.stdout.buffer.write
+w(b'{"TICKER":"' + b'A' * (2 << 20) + b'","PRICE":1}\n')
+w(b'{"TICKER":"A","X":' + b'[' * 100000 + b']' * 100000 + b',"PRICE":1}\n')
+w(b'{"TICKER":"A\x00B","PRICE":1}\n')
+w(b'{"TICKER":"\xff\xfe","PRICE":2}\n')
+w(b'{"TICKER":"A","X":[{"a":"}"}],"PRICE":3}\n')
+w(b'\x00\x00\x00\n')
+w(b'{"TICKER":"A","PRICE":4}')
+EOF
+	run -0 --separate-stderr kin-window -k TICKER -a sum:PRICE --size 1h h.ndjson
+	assert_line --partial '"key":"A","start"'
+	assert_line --partial '"key":"\ufffd\ufffd"'
+	assert_line --partial '"key":"A\u0000B"'
+	assert_stderr --partial 'line too long'
+	assert_stderr --partial 'nested too deeply'
+	run -0 --separate-stderr kin-window -a sum:PRICE --size 1h <h.ndjson
+}
+
+@test "control lines pass through in order; barrier state; EOF without end exits 75" {
+	trades >t.ndjson
+	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":"b-1"}\n'; printf '\036{"kin":"other","x":1}\n'; } >part1
+	{ tail -n +4 t.ndjson; printf '\036{"kin":"end"}\n'; } >part2
+	args=(-t EVENT_TIME --size 60s --slide 30s -a first:EVENT_TIME -a max:PRICE -a p50:PRICE -a max_by:PRICE)
+	run -75 --separate-stderr kin-window "${args[@]}" --state st part1
+	assert_line --index 0 $'\036{"kin":"barrier","id":"b-1"}'
+	assert_line --index 1 $'\036{"kin":"other","x":1}'
+	assert_stderr --partial "without an 'end' control line"
+	[ "$(stat -c %a st)" = 600 ]
+	head -1 st | grep -q '"barrier":"b-1"'
+	# Restart: the same results as one run over everything.
+	run -0 --separate-stderr kin-window "${args[@]}" --state st part2
+	printf '%s\n' "$output" >resumed
+	kin-window "${args[@]}" t.ndjson >full
+	assert_equal "$(grep -v $'^\036' resumed)" "$(cat full)"
+	assert_equal "$(tail -1 resumed)" $'\036{"kin":"end"}'
+	# Results before a control line come out before it.
+	cat part1 part2 | kin-window "${args[@]}" >both
+	assert_equal "$(grep -n $'^\036' both | cut -d: -f1 | tr '\n' ' ')" "1 2 $(wc -l <both) "
+	# State written with other options is refused.
+	run -78 --separate-stderr kin-window -t EVENT_TIME --size 10s --state st part2
+	assert_stderr --partial 'other window options'
+}
+
+@test "restore loads the snapshot of that barrier" {
+	trades >t.ndjson
+	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":5}\n'; printf '\036{"kin":"end"}\n'; } >p1
+	kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p1 >/dev/null
+	{ printf '\036{"kin":"restore","id":5}\n'; tail -n +4 t.ndjson; } >p2
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state other p2
+	assert_line --index 1 --partial '"count":1,'
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p2
+	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}'
+}
+
+@test "SIGTERM saves the open windows, and the next start continues them" {
+	trades >t.ndjson
+	mkfifo in
+	kin-window -t EVENT_TIME --size 1m -a sum:PRICE --state st <in >out 2>err &
+	pid=$!
+	exec 7>in
+	head -2 t.ndjson >&7
+	# A control line comes out once the lines before it are read.
+	printf '\036{"kin":"ping"}\n' >&7
+	wait_for grep -q ping out
+	kill -TERM $pid
+	wait $pid
+	exec 7>&-
+	[ "$(wc -l <out)" -eq 1 ]
+	grep -c '"k":' st | grep -qx 2
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a sum:PRICE --state st /dev/null
+	assert_line --index 0 --partial '"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":1,"sum_PRICE":12.5'
+}
+
+@test "processing time: a window fires when the clock passes its end, input still open" {
+	mkfifo in
+	kin-window --size 1s -a sum:P -k K <in >out 2>err &
+	pid=$!
+	exec 7>in
+	echo '{"K":"a","P":1}' >&7
+	echo '{"K":"a","P":2}' >&7
+	wait_for -t 5 grep -q '"count":2,"sum_P":3' out
+	exec 7>&-
+	wait $pid
+}
+
+@test "--idle-timeout closes windows of a quiet stream" {
+	mkfifo in
+	kin-window -t T -k K --size 1s --idle-timeout 200ms <in >out 2>err &
+	pid=$!
+	exec 7>in
+	echo '{"T":100,"K":"a"}' >&7
+	wait_for -t 5 grep -q '"count":1' out
+	exec 7>&-
+	wait $pid
+}
+
+@test "usage errors exit 64" {
+	run -64 --separate-stderr kin-window
+	assert_stderr --partial 'give either --size'
+	run -64 --separate-stderr kin-window --size 1m -a nope:X
+	assert_stderr --partial "unknown function 'nope'"
+	run -64 --separate-stderr kin-window --size 1m --gap 1s
+	run -64 --separate-stderr kin-window --size 1m -f '{nope}'
+	assert_stderr --partial "'{nope}' is not"
+	run -64 --separate-stderr kin-window --size 1m --idle-timeout 1s
+	run -64 --separate-stderr kin-window --size 1x
+	run -0 --separate-stderr kin-window -V
+	assert_output --regexp '^kin-window [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "--config file, command line wins" {
+	printf 'size=1s\ntime-field=T\nkey=K\n# comment\naws.region=eu-west-1\n' >c.conf
+	printf '%s\n' '{"T":1,"K":"a"}' '{"T":2.5,"K":"a"}' >c.ndjson
+	run -0 --separate-stderr kin-window --config c.conf c.ndjson
+	assert_line --index 0 --partial '"count":1'
+	run -0 --separate-stderr kin-window --config c.conf --size 10s c.ndjson
+	assert_output --partial '"count":2'
+}
+
+@test "the man page: lint clean, matches --help, every option described" {
+	run -0 mandoc -Tlint -Wwarning "$MAN"
+	assert_output ''
+	want=$(mandoc -Tutf8 "$MAN" 2>/dev/null | col -b |
+		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
+	got=$(kin-window -h | sed 's/^usage: //; s/^ *//' | tr -s ' \n' ' ' | sed 's/ $//')
+	assert_equal "$got" "$want"
+	for o in $(kin-window -h | grep -oE -- '--[a-z-]+' | sort -u); do
+		grep -qE -- "^\.It .*Fl -${o#--}( |$)" "$MAN" || { echo "not described: $o"; return 1; }
+	done
+}
+
+examples() {
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /s/^\.Dl //p' "$MAN" | sed 's/\\e/\\/g; s/\\-/-/g'
+}
+
+@test "every EXAMPLES line runs" {
+	trade-gen --simulated --seed 3 -n 2000 >trades.ndjson
+	ran=0
+	while IFS= read -r line; do
+		run bash -c "set -o pipefail; $line" </dev/null
+		[ "$status" -eq 0 ] || { echo "example failed ($status): $line"; echo "$output"; return 1; }
+		[ -n "$output" ] || { echo "no output: $line"; return 1; }
+		ran=$((ran + 1))
+	done < <(examples)
+	[ "$ran" -ge 7 ]
+}
+
+@test "the record parser survives a bounded fuzz run under ASan/UBSan" {
+	fz="$KIN_ROOT/build/fuzz/fuzz_scan"
+	[ -x "$fz" ] || skip "fuzz target not built (make fuzz)"
+	run -0 "$fz" -t 5 "$KIN_ROOT/tests/fuzz/corpus"
+}

@@ -184,6 +184,12 @@ int writer_init(struct writer *w, const struct writer_opts *o,
 	w->stream = stream;
 	w->dl = dl;
 	kin_retry_init(&w->rt, 1, (uint64_t)kin_now_wall_us());
+	/* A producer's retries are its own loop, bounded by --record-ttl, so
+	 * they start sooner than the SDKs' whole-call retries (1 s base when
+	 * throttled): the shard's window is short, and our own rate limits
+	 * keep us under it. */
+	w->rt.base_ms = 50;
+	w->rt.throttle_base_ms = 100;
 	w->rt.cap_ms = KW_RETRY_CAP_MS;
 	w->ep_cap = 16;
 	if (!(w->ep = calloc(w->ep_cap, sizeof(*w->ep))))
@@ -623,6 +629,39 @@ static int add_shard(struct req *r, struct shard *s, uint64_t mark)
 	return 0;
 }
 
+/* --ordered: a request holds at most one record per partition key.
+ * PutRecords does not stop at a failed record, so a later record of the
+ * same key could land before the retry of an earlier one (PutRecords
+ * documentation); with one per key, a failed record is retried before any
+ * later record of its key is sent. */
+#define KEYSET_SIZE 1024   /* > 2 * 500 */
+static struct keyset_slot {
+	uint64_t gen;
+	uint32_t h;
+	const char *key;
+} keyset[KEYSET_SIZE];
+
+/* 1 if key was already in the set of generation gen; adds it if not. */
+static int keyset_seen(uint64_t gen, const char *key)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+	size_t i;
+
+	for (p = (const unsigned char *)key; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	for (i = h & (KEYSET_SIZE - 1); keyset[i].gen == gen;
+	    i = (i + 1) & (KEYSET_SIZE - 1))
+		if (keyset[i].h == h && strcmp(keyset[i].key, key) == 0)
+			return 1;
+	keyset[i].gen = gen;
+	keyset[i].h = h;
+	keyset[i].key = key;
+	return 0;
+}
+
 static void fill(struct writer *w, struct req *r, int64_t now)
 {
 	static uint64_t mark;
@@ -662,6 +701,12 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 				    bucket_level(&s->btb, now) <= 0)
 					break;
 				if (bytes + c > w->o.max_bytes)
+					break;
+				/* --ordered: one aggregate per shard, or one
+				 * record per key, in a request */
+				if (w->o.ordered && (w->o.aggregate ?
+				    s->mark == mark :
+				    keyset_seen(mark, k->key)))
 					break;
 				if (add_shard(r, s, mark) < 0) {
 					set_fatal(w, KIN_EX_SOFTWARE,

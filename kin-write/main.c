@@ -430,7 +430,7 @@ static void progress(struct run *r, int64_t now, int64_t *last,
 	double dt = (double)(now - *last) / 1e6;
 
 	kin_warn(KW_PROG, "in %llu, acked %llu, dead-lettered %llu, "
-	    "in flight %llu, retried %llu, %.0f records/s",
+	    "pending %llu, retried %llu, %.0f records/s",
 	    (unsigned long long)w->in, (unsigned long long)w->acked,
 	    (unsigned long long)w->dead, (unsigned long long)w->held,
 	    (unsigned long long)w->retried,

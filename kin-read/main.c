@@ -66,15 +66,25 @@ static const struct kin_alias aliases[] = {
 static void
 usage(FILE *f)
 {
-	fputs("usage: kin-read [-eJLqVv] [-c count] [-f format] [-o position] "
-	    "[-s stream]\n"
+	fputs("usage: kin-read [-eJqv] [-c count] [-f format] [-o position] "
+	    "-s stream\n"
 	    "                [--checkpoint file] [--checkpoint-interval duration]\n"
 	    "                [--config file] [--discovery-interval duration]\n"
 	    "                [--endpoint-url url] [--idle-wait duration] "
 	    "[--limit n]\n"
 	    "                [--profile name] [--region region] [--shard id]\n"
-	    "                [--shard-index i/n] [--threads n] [--until time]\n",
-	    f);
+	    "                [--shard-index i/n] [--threads n] [--until time]\n"
+	    "       kin-read -L [-Jqv] [-s stream] [--config file] "
+	    "[--endpoint-url url]\n"
+	    "                [--profile name] [--region region]\n"
+	    "       kin-read -h | -V\n", f);
+}
+
+static void
+trace(void *ctx, const char *line)
+{
+	(void)ctx;
+	kin_warn(PROG, "%s", line);
 }
 
 static void
@@ -488,7 +498,7 @@ run(struct opts *o)
 		kin_warn(PROG, "%s", err);
 		return KIN_EX_CONFIG;
 	}
-	client.verbose = o->cli.verbose;
+	kin_client_set_trace(&client, o->cli.verbose, trace, NULL);
 	if (o->list) {
 		status = list_main(o, &client);
 		kin_client_release(&client);
@@ -590,8 +600,9 @@ run(struct opts *o)
 					    o->cli.stream, err);
 					break;
 				}
-				kin_warn(PROG, "cannot list shards of stream "
-				    "'%s': %s", o->cli.stream, err);
+				if (!o->cli.quiet)
+					kin_warn(PROG, "cannot list shards of "
+					    "stream '%s': %s", o->cli.stream, err);
 				if (need) {
 					pthread_mutex_lock(&rn.t.lock);
 					rn.t.need_discovery = 1;

@@ -286,7 +286,7 @@ take_page(struct worker *wk, struct shard *s, struct kin_records *rs)
 			reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
 			return;
 		}
-		if (dr == DEAGG_BAD)
+		if (dr == DEAGG_BAD && !r->o->cli.quiet)
 			kin_warn(PROG, "record '%s' of shard '%s' looks like a "
 			    "KPL aggregate but does not parse as one: printed "
 			    "as it is", k->seq, s->id);

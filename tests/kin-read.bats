@@ -292,6 +292,7 @@ active() {
 	# escapes in the format, parsed once
 	run -0 --separate-stderr timeout 60 kin-read -s exact1 -o trim-horizon -e -c 2 \
 		-f '\x3c%k\x3e\t%d\\\n'
+	# shellcheck disable=SC1003 # the backslashes are printf's
 	assert_output "$(printf '<k1>\t{"a":1,"b":[true,null]}\\\n<k2>\tplain text\\')"
 }
 
@@ -471,6 +472,7 @@ active() {
 @test "a closed stdout ends kin-read quietly" {
 	mkstream pipe1 1
 	node "$JS/put.js" pipe1 0 3000 4
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	run -0 --separate-stderr bash -c 'set -o pipefail
 		timeout 60 kin-read -s pipe1 -o trim-horizon -e 2>"$1" | head -n 1 >/dev/null
 		echo "${PIPESTATUS[0]}"' _ "$BATS_TEST_TMPDIR/err"
@@ -572,6 +574,7 @@ active() {
 		jq -r '.shards[] | select(.seq) | "\(.id) \(.seq)"' "$BATS_TEST_TMPDIR/ck$((i - 1))" \
 			>"$BATS_TEST_TMPDIR/pos"
 		# ("" makes awk compare the 56-digit numbers as strings)
+		# shellcheck disable=SC2016 # awk's fields
 		run -0 awk 'NR == FNR { pos[$1] = $2; next }
 			($1 in pos) && (length($2) < length(pos[$1]) ||
 			  (length($2) == length(pos[$1]) && ($2 "") <= (pos[$1] ""))) {
@@ -582,4 +585,89 @@ active() {
 	# and the last run, from the last checkpoint, reached the end
 	run -0 jq -r '[.shards[] | select(.seq)] | length' "$ck"
 	assert_output 4
+}
+
+@test "-c in the middle of an aggregate: the checkpoint resumes at the next user record" {
+	mkstream kpl3 1
+	node "$JS/kpl.js" good >"$BATS_TEST_TMPDIR/good.json"
+	put_cli_b64 kpl3 "$BATS_TEST_TMPDIR/good.json"
+	ck=$BATS_TEST_TMPDIR/ck
+	run -0 --separate-stderr timeout 60 kin-read -s kpl3 -o trim-horizon -e -c 2 --checkpoint "$ck"
+	assert_output "$(printf 'a1\nb1')"
+	run -0 jq -c '.shards[0] | [.sub, .more]' "$ck"
+	assert_output '[1,true]'
+	run -0 --separate-stderr timeout 60 kin-read -s kpl3 -o trim-horizon -e -c 2 --checkpoint "$ck"
+	assert_output "$(printf '{"n":3}\nc1')"
+	run -0 --separate-stderr timeout 60 kin-read -s kpl3 -o trim-horizon -e --checkpoint "$ck"
+	assert_output "$(printf '\nc3 with\ttab\nplain')"
+	run -0 --separate-stderr timeout 60 kin-read -s kpl3 -o trim-horizon -e --checkpoint "$ck"
+	assert_output ''
+}
+
+@test "kin-write --aggregate records come out as the lines put" {
+	mkstream agg1 2
+	seq 1 2000 | sed 's/.*/{"n":&,"pad":"xxxxxxxxxxxxxxxx"}/' >"$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr timeout 60 kin-write -s agg1 --aggregate -K n <"$BATS_TEST_TMPDIR/in"
+	# sub-sequence numbers past 0: they really were aggregated
+	run -0 --separate-stderr timeout 60 kin-read -s agg1 -o trim-horizon -e -f '%n\n'
+	assert_line --regexp '^[1-9][0-9]*$'
+	timeout 60 kin-read -s agg1 -o trim-horizon -e | sort >"$BATS_TEST_TMPDIR/out"
+	sort "$BATS_TEST_TMPDIR/in" | cmp - "$BATS_TEST_TMPDIR/out"
+}
+
+# faultproxy RULE...: start the fault proxy in front of the rig; sets PROXY
+# (its endpoint) and FLOG (its log of injected faults).
+faultproxy() {
+	local args=() r
+	for r in "$@"; do args+=(--rule "$r"); done
+	FLOG=$BATS_TEST_TMPDIR/fault.log
+	"$KIN_ROOT/tests/faultproxy" --upstream "$KIN_ENDPOINT" \
+		--port-file "$BATS_TEST_TMPDIR/fport" --log "$FLOG" --seed 7 "${args[@]}" \
+		2>"$BATS_TEST_TMPDIR/fault.err" &
+	BG+=("$!")
+	wait_for test -s "$BATS_TEST_TMPDIR/fport"
+	PROXY=http://127.0.0.1:$(head -n1 "$BATS_TEST_TMPDIR/fport")
+}
+
+@test "throttled GetRecords back off and go on: nothing lost, nothing twice" {
+	mkstream thr2 2
+	node "$JS/put.js" thr2 0 3000 8
+	faultproxy 'op=GetRecords share=0.5 status=400 error=ProvisionedThroughputExceededException message=Rate_exceeded'
+	run -0 --separate-stderr timeout 120 kin-read --endpoint-url "$PROXY" -s thr2 \
+		-o trim-horizon -e --limit 250
+	printf '%s\n' "${lines[@]}" | jq -r .SEQ | sort -n >"$BATS_TEST_TMPDIR/s"
+	seq 0 2999 | cmp - "$BATS_TEST_TMPDIR/s"
+	grep -q 'ProvisionedThroughputExceededException' "$FLOG"
+}
+
+@test "an expired iterator is replaced from the last record printed" {
+	mkstream exp1 1
+	node "$JS/put.js" exp1 0 1000 8
+	faultproxy 'op=GetRecords after=2 count=3 status=400 error=ExpiredIteratorException message=Iterator_expired'
+	run -0 --separate-stderr timeout 120 kin-read --endpoint-url "$PROXY" -s exp1 \
+		-o trim-horizon -e --limit 100 -vv
+	[ "${#lines[@]}" = 1000 ]
+	printf '%s\n' "${lines[@]}" | jq -r .SEQ | cmp - <(seq 0 999)
+	[ "$(grep -c ExpiredIteratorException "$FLOG")" = 3 ]
+	assert_stderr --partial "shard 'shardId-000000000000': reading from AFTER_SEQUENCE_NUMBER"
+}
+
+@test "every EXAMPLES line of the man page runs" {
+	mkstream trades 2
+	node "$JS/put.js" trades 0 100 8
+	kinctl create trades-copy 1 >/dev/null
+	cd "$BATS_TEST_TMPDIR"
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /s/^\.Dl //p' "$KIN_ROOT/man/kin-read.1" |
+		sed 's/\\e/\\/g' >examples
+	[ "$(wc -l <examples)" -ge 6 ]
+	n=0
+	while IFS= read -r ex; do
+		run -0 timeout 60 bash -c "$ex" </dev/null
+		n=$((n + 1))
+	done <examples
+	[ "$n" = "$(wc -l <examples)" ]
+	[ "$(wc -l <trades.ndjson)" = 100 ]
+	[ -s trades.ckpt ] && [ -s half0.ckpt ]
+	run -0 --separate-stderr timeout 60 kin-read -s trades-copy -o trim-horizon -e
+	[ "${#lines[@]}" = 100 ]
 }

@@ -185,14 +185,18 @@ int key_cmp(const char *a, size_t an, const char *b, size_t bn);
 /* ---- window.c */
 struct pane {
 	int64_t start;      /* pane index, or session start (ms) */
-	int64_t end;        /* sessions: end (ms) */
 	uint64_t count;
-	uint32_t key;
+	uint32_t key;       /* 0 when free */
 	uint32_t next;      /* next pane of the key; free list when free */
-	uint32_t gen;       /* sessions: bumped on every change of end */
-	uint32_t fired;     /* sessions: has fired at least once */
-	/* aggregate state follows, aggs.size bytes, 8-aligned */
+	/* sessions: a struct sess follows; then the aggregate state,
+	 * aggs.size bytes, 8-aligned */
 };
+struct sess {
+	int64_t end;        /* ms */
+	uint32_t gen;       /* bumped on every change of end */
+	uint32_t fired;     /* has fired at least once */
+};
+#define SX(p) ((struct sess *)(void *)((struct pane *)(uintptr_t)(p) + 1))
 struct bucket {
 	int64_t idx;
 	uint32_t *keys;
@@ -219,6 +223,7 @@ struct win {
 	/* panes */
 	unsigned char *pool;
 	size_t stride;
+	size_t ext;                  /* sizeof(struct sess) for sessions */
 	uint32_t npool, cappool, freep;
 	struct keymap km;
 	struct bucket *bk;
@@ -227,7 +232,7 @@ struct win {
 	struct sheap { int64_t when, end; uint32_t key, pane, gen, kind; } *heap;
 	size_t nheap, capheap;
 	/* firing */
-	uint32_t *fire;
+	struct firekey { uint64_t p1; uint32_t p2, id; } *fire;
 	size_t nfire, capfire;
 	unsigned char *acc;          /* accumulator, aggs.size bytes */
 	struct emitter *em;
@@ -243,9 +248,9 @@ win_pane(const struct win *w, uint32_t i)
 	return (struct pane *)(void *)(w->pool + (size_t)i * w->stride);
 }
 static inline unsigned char *
-pane_st(struct pane *p)
+pane_st(const struct win *w, const struct pane *p)
 {
-	return (unsigned char *)(p + 1);
+	return (unsigned char *)(uintptr_t)(p + 1) + w->ext;
 }
 /* Add a record: key bytes, time.  Returns 0 added, 1 late (all its windows
  * are past lateness), -1 out of memory (err). */
@@ -293,6 +298,10 @@ struct emitter {
 	struct kin_buf scratch;
 	uint64_t emitted;
 	int failed, epipe;
+	char tcache[2][64];    /* the last two times formatted */
+	size_t tcache_n[2];
+	int64_t tcache_ms[2];
+	int tcache_ok[2], tcache_next;
 };
 int emit_init(struct emitter *e, const struct aggs *g, int fd, char *err);
 void emit_release(struct emitter *e);

@@ -71,6 +71,87 @@ emit_raw(struct emitter *e, const char *p, size_t n, char *err)
 	return e->out.len >= OUT_FLUSH ? emit_flush(e, err) : 0;
 }
 
+/* ---- numbers */
+
+static const double p10[9] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8 };
+
+/* The fewest decimals k <= 8 such that an integer m over 10^k reads back
+ * as |v| (m < 10^15 < 2^53 and 10^k exact, so m / 10^k is one correctly rounded
+ * division: exactly what strtod makes of the text).  For 1e-4 <= |v| <
+ * 1e15 this is the shortest round-trip form, the one %.15g..%.17g finds
+ * far more slowly.  -1 when v needs more. */
+static int
+fast_decimal(double v, uint64_t *m, int *k)
+{
+	double a = fabs(v);
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return -1;
+	for (int i = 0; i <= 8; i++) {
+		double sc = a * p10[i], r;
+
+		/* at most 15 digits: then the text is unique (no two
+		 * 15-digit decimals round to one double) */
+		if (sc >= 999999999999999.5)
+			return -1;
+		r = (double)(uint64_t)(sc + 0.5);
+		if (r / p10[i] == a) {
+			*m = (uint64_t)r;
+			*k = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static size_t
+u64_str(char *dst, uint64_t m)
+{
+	char t[24];
+	size_t n = 0, o = 0;
+
+	do {
+		t[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	while (n)
+		dst[o++] = t[--n];
+	return o;
+}
+
+/* v as the shortest JSON number; 0 when it has no fast form. */
+static size_t
+fast_json_num(char *dst, double v)
+{
+	uint64_t m;
+	int k;
+	size_t o = 0, n;
+	char d[24];
+
+	if (fast_decimal(v, &m, &k) < 0)
+		return 0;
+	if (v < 0)
+		dst[o++] = '-';
+	n = u64_str(d, m);
+	if (k == 0) {
+		memcpy(dst + o, d, n);
+		return o + n;
+	}
+	if (n <= (size_t)k) {
+		dst[o++] = '0';
+		dst[o++] = '.';
+		for (size_t i = n; i < (size_t)k; i++)
+			dst[o++] = '0';
+		memcpy(dst + o, d, n);
+		return o + n;
+	}
+	memcpy(dst + o, d, n - (size_t)k);
+	o += n - (size_t)k;
+	dst[o++] = '.';
+	memcpy(dst + o, d + n - (size_t)k, (size_t)k);
+	return o + (size_t)k;
+}
+
 /* ---- Java's Double.toString, JDK 19+ (Giulietti's specification): the
  * shortest decimal that reads back as the same double, at least 2 digits
  * considered when 1 would do, closest to the exact value; plain notation
@@ -79,7 +160,18 @@ static int
 shortest_digits(double v, char *dig, int *exp10)
 {
 	char buf[48], *p;
-	int p_used = 17, n = 0;
+	int p_used = 17, n = 0, k;
+	uint64_t m;
+
+	if (fast_decimal(v, &m, &k) == 0) {
+		/* Far from the subnormals one digit never needs a second. */
+		n = (int)u64_str(dig, m);
+		*exp10 = n - 1 - k;
+		while (n > 1 && dig[n - 1] == '0')
+			n--;
+		dig[n] = 0;
+		return n;
+	}
 
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
@@ -403,9 +495,12 @@ static int
 put_num(struct kin_buf *b, double d, enum tpl_mod mod, char *err)
 {
 	char tmp[40];
+	size_t n;
 
 	if (mod == TM_JAVA)
 		return kin_buf_add(b, tmp, java_double(tmp, d), err);
+	if ((n = fast_json_num(tmp, d)) > 0)
+		return kin_buf_add(b, tmp, n, err);
 	return kin_json_put_num(b, d, err);
 }
 
@@ -463,7 +558,23 @@ put_time(struct emitter *e, struct kin_buf *b, int64_t ms, enum tpl_mod mod,
 
 	if (mod == TM_MS)
 		return kin_buf_printf(b, err, "%lld", (long long)ms);
-	n = fmt_time(tmp, sizeof tmp, ms, e->tz);
+	/* Every key of a window has the same start and end. */
+	if (e->tcache_ok[0] && e->tcache_ms[0] == ms) {
+		n = e->tcache_n[0];
+		memcpy(tmp, e->tcache[0], n);
+	} else if (e->tcache_ok[1] && e->tcache_ms[1] == ms) {
+		n = e->tcache_n[1];
+		memcpy(tmp, e->tcache[1], n);
+	} else {
+		int slot = e->tcache_next;
+
+		n = fmt_time(tmp, sizeof tmp, ms, e->tz);
+		memcpy(e->tcache[slot], tmp, n);
+		e->tcache_n[slot] = n;
+		e->tcache_ms[slot] = ms;
+		e->tcache_ok[slot] = 1;
+		e->tcache_next = !slot;
+	}
 	if (quote || mod == TM_JSON)
 		return kin_json_put_str(b, tmp, n, err);
 	return kin_buf_add(b, tmp, n, err);

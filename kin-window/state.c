@@ -53,9 +53,10 @@ save_pane(void *ctx, const struct kkey *k, const struct pane *p)
 	if (kin_buf_adds(b, "{\"k\":\"", err) < 0 ||
 	    kin_b64_encode(b, kkey_bytes(k), k->len, err) < 0 ||
 	    kin_buf_printf(b, err, "\",\"s\":%lld,\"e\":%lld,\"c\":%llu,"
-	    "\"f\":%u,\"a\":[", (long long)p->start, (long long)p->end,
-	    (unsigned long long)p->count, p->fired) < 0 ||
-	    agg_save(c->w->g, pane_st((struct pane *)(uintptr_t)p), b,
+	    "\"f\":%u,\"a\":[", (long long)p->start,
+	    (long long)(c->w->gap ? SX(p)->end : 0),
+	    (unsigned long long)p->count, c->w->gap ? SX(p)->fired : 0) < 0 ||
+	    agg_save(c->w->g, pane_st(c->w, p), b,
 	    err) < 0 || kin_buf_adds(b, "]}\n", err) < 0)
 		return -1;
 	if (b->len >= (1 << 16)) {

@@ -24,7 +24,8 @@ win_init(struct win *w, const struct aggs *g, struct emitter *em, char *err)
 {
 	w->g = g;
 	w->em = em;
-	w->stride = (sizeof(struct pane) + g->size + 7) & ~(size_t)7;
+	w->ext = w->gap ? sizeof(struct sess) : 0;
+	w->stride = (sizeof(struct pane) + w->ext + g->size + 7) & ~(size_t)7;
 	w->wm = INT64_MIN;
 	w->fired = INT64_MIN;
 	w->max_ts = INT64_MIN;
@@ -45,7 +46,7 @@ win_release(struct win *w)
 		struct pane *p = win_pane(w, i);
 
 		if (p->key != 0)
-			agg_free(w->g, pane_st(p));
+			agg_free(w->g, pane_st(w, p));
 	}
 	if (w->acc) {
 		/* The accumulator only borrows values: drop them, then free
@@ -88,9 +89,9 @@ pane_new(struct win *w, uint32_t key)
 		id = w->npool++;
 	}
 	p = win_pane(w, id);
-	memset(p, 0, sizeof *p);
+	memset(p, 0, sizeof *p + w->ext);
 	p->key = key;
-	agg_init(w->g, pane_st(p));
+	agg_init(w->g, pane_st(w, p));
 	if (++w->live_panes > w->peak_panes)
 		w->peak_panes = w->live_panes;
 	return id;
@@ -101,7 +102,7 @@ pane_free(struct win *w, uint32_t id)
 {
 	struct pane *p = win_pane(w, id);
 
-	agg_free(w->g, pane_st(p));
+	agg_free(w->g, pane_st(w, p));
 	p->key = 0;
 	p->next = w->freep;
 	w->freep = id;
@@ -180,19 +181,54 @@ cmp_keys(const void *a, const void *b)
 	return key_cmp(kkey_bytes(x), x->len, kkey_bytes(y), y->len);
 }
 
+/* Sort prefix of a key: its first type byte and 11 content bytes, big
+ * endian, so most comparisons never touch the keys themselves. */
+static void
+key_prefix(const struct kkey *k, struct firekey *f)
+{
+	const unsigned char *p = (const unsigned char *)kkey_bytes(k);
+	unsigned char b[12] = { 0 };
+	uint32_t l = 0;
+
+	if (k->len >= 5) {
+		memcpy(&l, p + 1, 4);
+		b[0] = p[0];
+		for (uint32_t i = 0; i < 11 && i < l && 5 + i < k->len; i++)
+			b[1 + i] = p[5 + i];
+	}
+	f->p1 = f->p2 = 0;
+	for (int i = 0; i < 8; i++)
+		f->p1 = f->p1 << 8 | b[i];
+	for (int i = 8; i < 12; i++)
+		f->p2 = f->p2 << 8 | b[i];
+}
+
+static int
+cmp_fire(const void *a, const void *b)
+{
+	const struct firekey *x = a, *y = b;
+
+	if (x->p1 != y->p1)
+		return x->p1 < y->p1 ? -1 : 1;
+	if (x->p2 != y->p2)
+		return x->p2 < y->p2 ? -1 : 1;
+	return cmp_keys(&x->id, &y->id);
+}
+
 static int
 fire_push(struct win *w, uint32_t key)
 {
 	if (w->nfire == w->capfire) {
 		size_t nc = w->capfire ? w->capfire * 2 : 256;
-		uint32_t *nf = realloc(w->fire, nc * sizeof *nf);
+		struct firekey *nf = realloc(w->fire, nc * sizeof *nf);
 
 		if (nf == NULL)
 			return -1;
 		w->fire = nf;
 		w->capfire = nc;
 	}
-	w->fire[w->nfire++] = key;
+	w->fire[w->nfire].id = key;
+	key_prefix(&w->km.k[key], &w->fire[w->nfire++]);
 	return 0;
 }
 
@@ -211,7 +247,7 @@ emit_key(struct win *w, uint32_t kid, int64_t E, char *err)
 		if (p->start >= phi)
 			break;
 		if (p->start >= plo) {
-			agg_merge(w->g, w->acc, count, pane_st(p), p->count, 0);
+			agg_merge(w->g, w->acc, count, pane_st(w, p), p->count, 0);
 			count += p->count;
 		}
 		id = p->next;
@@ -235,6 +271,8 @@ fire_end(struct win *w, int64_t E, char *err)
 		for (uint32_t j = 0; j < b->n; j++) {
 			struct kkey *k = &w->km.k[b->keys[j]];
 
+			if (j + 8 < b->n)
+				__builtin_prefetch(&w->km.k[b->keys[j + 8]]);
 			if (k->mark == E)
 				continue;
 			k->mark = E;
@@ -244,11 +282,21 @@ fire_end(struct win *w, int64_t E, char *err)
 	}
 	if (w->nfire > 1) {
 		sort_km = &w->km;
-		qsort(w->fire, w->nfire, sizeof *w->fire, cmp_keys);
+		qsort(w->fire, w->nfire, sizeof *w->fire, cmp_fire);
 	}
-	for (size_t i = 0; i < w->nfire; i++)
-		if (emit_key(w, w->fire[i], E, err) < 0)
+	for (size_t i = 0; i < w->nfire; i++) {
+		/* Keys and panes are scattered: fetch ahead. */
+		if (i + 8 < w->nfire)
+			__builtin_prefetch(&w->km.k[w->fire[i + 8].id]);
+		if (i + 4 < w->nfire) {
+			uint32_t h = w->km.k[w->fire[i + 4].id].head;
+
+			if (h)
+				__builtin_prefetch(win_pane(w, h));
+		}
+		if (emit_key(w, w->fire[i].id, E, err) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -317,8 +365,11 @@ cleanup(struct win *w)
 		if (w->wm != INT64_MAX &&
 		    last_end(w, b->idx * w->gran) - 1 + late > w->wm)
 			break;
-		for (uint32_t j = 0; j < b->n; j++)
+		for (uint32_t j = 0; j < b->n; j++) {
+			if (j + 8 < b->n)
+				__builtin_prefetch(&w->km.k[b->keys[j + 8]]);
 			drop_key_pane(w, b->keys[j], b->idx);
+		}
 		free(b->keys);
 		n++;
 	}
@@ -385,7 +436,7 @@ sess_valid(const struct win *w, const struct sheap *h)
 	if (h->pane == 0 || h->pane >= w->npool)
 		return 0;
 	p = win_pane(w, h->pane);
-	return p->key == h->key && p->gen == h->gen && p->end == h->end;
+	return p->key == h->key && SX(p)->gen == h->gen && SX(p)->end == h->end;
 }
 
 static void
@@ -424,10 +475,10 @@ sess_schedule(struct win *w, uint32_t kid, uint32_t id)
 	struct pane *p = win_pane(w, id);
 	int64_t late = w->proctime ? 0 : w->lateness;
 
-	p->gen++;
-	if (p->end - 1 > w->wm)
-		return heap_push(w, p->end - 1, p->end, kid, id, p->gen, 0);
-	return heap_push(w, p->end - 1 + late, p->end, kid, id, p->gen, 1);
+	SX(p)->gen++;
+	if (SX(p)->end - 1 > w->wm)
+		return heap_push(w, SX(p)->end - 1, SX(p)->end, kid, id, SX(p)->gen, 0);
+	return heap_push(w, SX(p)->end - 1 + late, SX(p)->end, kid, id, SX(p)->gen, 1);
 }
 
 static struct sheap *sort_due;
@@ -449,9 +500,9 @@ sess_fire(struct win *w, uint32_t kid, uint32_t id, char *err)
 	struct pane *p = win_pane(w, id);
 	const struct kkey *k = &w->km.k[kid];
 
-	p->fired = 1;
-	return emit_window(w->em, kkey_bytes(k), k->len, p->start, p->end,
-	    p->count, pane_st(p), err);
+	SX(p)->fired = 1;
+	return emit_window(w->em, kkey_bytes(k), k->len, p->start, SX(p)->end,
+	    p->count, pane_st(w, p), err);
 }
 
 static int
@@ -497,9 +548,9 @@ sess_advance(struct win *w, char *err)
 		if (late == 0 || w->wm == INT64_MAX) {
 			sess_drop(w, due[i].key, due[i].pane);
 		} else {
-			p->gen++;
-			if (heap_push(w, p->end - 1 + late, p->end, due[i].key,
-			    due[i].pane, p->gen, 1) < 0)
+			SX(p)->gen++;
+			if (heap_push(w, SX(p)->end - 1 + late, SX(p)->end, due[i].key,
+			    due[i].pane, SX(p)->gen, 1) < 0)
 				rc = kin_seterr(err, "out of memory");
 		}
 	}
@@ -524,11 +575,11 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		    id = win_pane(w, id)->next) {
 			struct pane *p = win_pane(w, id);
 
-			if (p->start <= ne && p->end >= ns) {
+			if (p->start <= ne && SX(p)->end >= ns) {
 				if (p->start < ms)
 					ms = p->start;
-				if (p->end > me)
-					me = p->end;
+				if (SX(p)->end > me)
+					me = SX(p)->end;
 			}
 		}
 		if (me - 1 + late <= w->wm)
@@ -547,7 +598,7 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		struct pane *p = win_pane(w, id);
 
 		nx = p->next;
-		if (!(p->start <= ne && p->end >= ns))
+		if (!(p->start <= ne && SX(p)->end >= ns))
 			continue;
 		if (target == 0) {
 			target = id;
@@ -555,12 +606,12 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		}
 		struct pane *t = win_pane(w, target);
 
-		agg_merge(w->g, pane_st(t), t->count, pane_st(p), p->count, 1);
+		agg_merge(w->g, pane_st(w, t), t->count, pane_st(w, p), p->count, 1);
 		t->count += p->count;
 		if (p->start < t->start)
 			t->start = p->start;
-		if (p->end > t->end)
-			t->end = p->end;
+		if (SX(p)->end > SX(t)->end)
+			SX(t)->end = SX(p)->end;
 		sess_unlink(w, kid, id);
 		pane_free(w, id);
 		k = &w->km.k[kid];
@@ -574,7 +625,7 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		struct pane *p = win_pane(w, target);
 
 		p->start = ns;
-		p->end = ne;
+		SX(p)->end = ne;
 		/* insert sorted by start */
 		uint32_t prev = 0, c = k->head;
 
@@ -593,20 +644,20 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		changed = 1;
 	}
 	struct pane *t = win_pane(w, target);
-	int64_t old_end = t->end, old_start = t->start;
+	int64_t old_end = SX(t)->end, old_start = t->start;
 
 	if (ns < t->start)
 		t->start = ns;
-	if (ne > t->end)
-		t->end = ne;
-	agg_update(w->g, pane_st(t), t->count, r);
+	if (ne > SX(t)->end)
+		SX(t)->end = ne;
+	agg_update(w->g, pane_st(w, t), t->count, r);
 	t->count++;
-	if (changed || t->end != old_end || t->start != old_start) {
+	if (changed || SX(t)->end != old_end || t->start != old_start) {
 		if (sess_schedule(w, kid, target) < 0)
 			return kin_seterr(err, "out of memory");
 	}
 	/* A late record inside the lateness re-fires its session now. */
-	if (!w->proctime && t->end - 1 <= w->wm)
+	if (!w->proctime && SX(t)->end - 1 <= w->wm)
 		return sess_fire(w, kid, target, err) < 0 ? -1 : 0;
 	return 0;
 }
@@ -665,7 +716,7 @@ win_add(struct win *w, const char *key, size_t klen, uint64_t h,
 		}
 	}
 	p = win_pane(w, pid);
-	agg_update(w->g, pane_st(p), p->count, r);
+	agg_update(w->g, pane_st(w, p), p->count, r);
 	p->count++;
 	/* Windows of this record that already fired but are inside the
 	 * allowed lateness fire again now (EventTimeTrigger.onElement). */
@@ -766,7 +817,8 @@ win_load_pane(struct win *w, const char *key, size_t klen, int64_t start,
 		prev = c;
 	p = win_pane(w, pid);
 	p->start = start;
-	p->end = end;
+	if (w->gap)
+		SX(p)->end = end;
 	p->count = count;
 	p->next = c;
 	if (prev)
@@ -785,7 +837,7 @@ win_load_pane(struct win *w, const char *key, size_t klen, int64_t start,
 		kin_seterr(err, "out of memory");
 		return NULL;
 	}
-	return pane_st(win_pane(w, pid));
+	return pane_st(w, win_pane(w, pid));
 }
 
 int

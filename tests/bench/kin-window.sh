@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Bench for kin-window (issue 6), all measured in this one run on a file of
+# N lines of `trade-gen --simulated`:
+#   kin-window -t EVENT_TIME --size 60s --slide 30s -a max:PRICE
+# against (a) a Python 3 loop doing the same (json.loads, event-time panes),
+# (b) jq and (c) mlr doing the closest group-by they can (max PRICE per
+# TICKER over the whole input), and (d) `cat FILE | wc -l`, the ceiling.
+# Then kin-window alone on 1 000 000 synthetic keys all live at once, and
+# with --ohlc PRICE --size 1s.  Records/s are medians of RUNS runs (wall
+# clock; CPU seconds beside them, since the machine may be shared), peak
+# memory from /usr/bin/time -v.  The slow tools read the first SLOW_N lines
+# of the same file.  Exits 1 if a target of the issue is missed.
+#   tests/bench/kin-window.sh [N]        (default 10000000)
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+unset PYTHONUNBUFFERED
+
+KW=${KW:-./kin-window/kin-window}
+TG=${TG:-./trade-gen/trade-gen}
+N=${1:-10000000}
+SLOW_N=${SLOW_N:-500000}
+RUNS=${RUNS:-3}
+for b in "$KW" "$TG"; do
+	[ -x "$b" ] || { echo "kin-window.sh: $b not built (run make)" >&2; exit 1; }
+done
+tmp=${BENCH_TMP:-$(mktemp -d)} || exit 1
+[ -n "${BENCH_TMP:-}" ] || trap 'rm -rf "$tmp"' EXIT
+
+echo "generating $N trade lines (trade-gen --simulated --seed 1)"
+"$TG" --simulated --seed 1 -n "$N" >"$tmp/trades" || exit 1
+head -n "$SLOW_N" "$tmp/trades" >"$tmp/slow"
+# 1 000 000 tickers, 200 000 records per simulated second: every key is
+# live in the same windows.
+"$TG" --simulated --seed 2 -r 200000 --keys 1000000 -n "$N" >"$tmp/keys" || exit 1
+
+cat >"$tmp/loop.py" <<'PY'
+# The job in plain Python: json.loads per line, event time, 30 s panes
+# per ticker, windows of 60 s sliding by 30 s fired by the watermark.
+import sys, json, datetime
+SIZE, SLIDE = 60000, 30000
+EPOCH = datetime.datetime(1970, 1, 1)
+panes = {}            # pane index -> {ticker: max}
+wm = None
+fired = None          # end of the last fired window
+out = sys.stdout.write
+def fire_until(limit):
+    global fired
+    while panes:
+        end = min(panes) * SLIDE + SLIDE   # first window end over it
+        if fired is not None and end <= fired:
+            end = fired + SLIDE
+        if end - 1 > limit:
+            break
+        res = {}
+        for p in (end // SLIDE - 2, end // SLIDE - 1):
+            for k, v in panes.get(p, {}).items():
+                res[k] = max(res.get(k, v), v)
+        for k in sorted(res):
+            out(json.dumps({"key": k, "end": end, "max_PRICE": res[k]}) + "\n")
+        fired = end
+        for p in [p for p in panes if p * SLIDE + SIZE <= end]:
+            del panes[p]
+for line in sys.stdin:
+    r = json.loads(line)
+    t = datetime.datetime.fromisoformat(r["EVENT_TIME"])
+    ms = int((t - EPOCH).total_seconds() * 1000)
+    p = panes.setdefault(ms // SLIDE, {})
+    k, v = r["TICKER"], float(r["PRICE"])
+    if k not in p or v > p[k]:
+        p[k] = v
+    if wm is None or ms > wm:
+        wm = ms
+        fire_until(wm)
+fire_until(float("inf"))
+PY
+
+# run1 LINES CMD: "records/s cpu_s peak_kb" for one run of CMD (stdout to
+# /dev/null), timed by /usr/bin/time.
+run1() {
+	local n=$1 cmd=$2 t0 t1 cpu kb
+	t0=$(date +%s%N)
+	/usr/bin/time -f '%U %S %M' -o "$tmp/time" bash -c "$cmd" >/dev/null 2>"$tmp/err" ||
+		{ echo "failed: $cmd" >&2; cat "$tmp/err" >&2; return 1; }
+	t1=$(date +%s%N)
+	read -r u s kb <"$tmp/time"
+	cpu=$(echo "$u + $s" | bc)
+	echo "$(( n * 1000000000 / (t1 - t0) )) $cpu $kb"
+}
+
+# bench NAME LINES CMD: median of RUNS runs by records/s; prints a row and
+# sets REC_<NAME>, KB_<NAME>, CPU_<NAME>.
+bench() {
+	local name=$1 n=$2 cmd=$3 i rows row
+	rows=()
+	for ((i = 0; i < RUNS; i++)); do
+		row=$(run1 "$n" "$cmd") || return 1
+		rows+=("$row")
+	done
+	row=$(printf '%s\n' "${rows[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+	read -r rec cpu kb <<<"$row"
+	printf '%-34s %12s rec/s  %7s s cpu  %9s KB peak\n' "$name" "$rec" "$cpu" "$kb"
+	printf -v "REC_$name" '%s' "$rec"
+	printf -v "KB_$name" '%s' "$kb"
+	printf -v "CPU_$name" '%s' "$cpu"
+}
+
+echo "median of $RUNS runs; $N lines, slow tools on $SLOW_N"
+f=$tmp/trades
+bench cat_wc "$N" "cat $f | wc -l" || exit 1
+bench kin_window "$N" "$KW -t EVENT_TIME --size 60s --slide 30s -a max:PRICE $f" || exit 1
+bench kin_window_pipe "$N" "cat $f | $KW -t EVENT_TIME --size 60s --slide 30s -a max:PRICE" || exit 1
+bench python "$SLOW_N" "python3 $tmp/loop.py <$tmp/slow" || exit 1
+bench jq "$SLOW_N" "jq -c -n 'reduce inputs as \$r ({}; .[\$r.TICKER] = ([.[\$r.TICKER] // -1e308, \$r.PRICE] | max))' $tmp/slow" || exit 1
+if command -v mlr >/dev/null; then
+	bench mlr "$SLOW_N" "mlr --ijson --ojson stats1 -a max -f PRICE -g TICKER $tmp/slow" || exit 1
+else
+	echo "mlr: not installed, skipped (Debian package 'miller')"
+fi
+bench keys_1M "$N" "$KW -t EVENT_TIME --size 60s --slide 30s -a max:PRICE $tmp/keys" || exit 1
+bench ohlc_1s "$N" "$KW -t EVENT_TIME --ohlc PRICE --size 1s $f" || exit 1
+
+# Memory per live key-pane on the 1M-key run: peak RSS over the peak
+# number of panes that kin-window -v reports.
+panes=$("$KW" -v -t EVENT_TIME --size 60s --slide 30s -a max:PRICE "$tmp/keys" 2>&1 >/dev/null |
+	sed -n 's/.*peak \([0-9]*\) panes.*/\1/p')
+echo
+ratio() { echo "scale=2; $1 / $2" | bc; }
+fail=0
+r_py=$(ratio "$REC_kin_window" "$REC_python")
+r_jq=$(ratio "$REC_kin_window" "$REC_jq")
+r_cat=$(ratio "$REC_cat_wc" "$REC_kin_window")
+echo "kin-window / Python loop:          ${r_py}x   (target >= 20)"
+echo "kin-window / jq:                   ${r_jq}x"
+[ -n "${REC_mlr:-}" ] && echo "kin-window / mlr:                  $(ratio "$REC_kin_window" "$REC_mlr")x"
+echo "time of kin-window / cat | wc -l:  ${r_cat}   (target <= 2)"
+echo "kin-window records/s:              $REC_kin_window   (target >= 6000000)"
+bpp=$(( KB_keys_1M * 1024 / (panes > 0 ? panes : 1) ))
+echo "1M keys: peak $panes live key-panes, ${KB_keys_1M} KB peak RSS = $bpp bytes per key-pane (target < 200)"
+[ "$REC_kin_window" -ge 6000000 ] || { echo "MISSED: records/s"; fail=1; }
+[ "$(echo "$r_py >= 20" | bc)" = 1 ] || { echo "MISSED: 20x Python"; fail=1; }
+[ "$(echo "$r_cat <= 2" | bc)" = 1 ] || { echo "MISSED: within 2x of cat | wc -l"; fail=1; }
+[ "$bpp" -lt 200 ] || { echo "MISSED: bytes per key-pane"; fail=1; }
+exit "$fail"

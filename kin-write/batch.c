@@ -563,8 +563,8 @@ static size_t shard_avail(struct writer *w, struct shard *s, int64_t now,
 	size_t n = s->n;
 
 	*bytes = 0;
-	if (!s->head || (w->o.ordered && s->inflight) ||
-	    s->not_before_us > now || w->g_not_before_us > now)
+	if (!s->head || s->inflight || s->not_before_us > now ||
+	    w->g_not_before_us > now)
 		return 0;
 	r = bucket_level(&s->rtb, now);
 	b = bucket_level(&s->btb, now);
@@ -662,70 +662,47 @@ static int keyset_seen(uint64_t gen, const char *key)
 	return 0;
 }
 
+/* Fill r from the shards that can give, each taken as far as it goes
+ * (round robin over where to start).  Under load a request then holds one
+ * shard's records, so every shard has a request in flight; when little is
+ * waiting, one request gathers several shards. */
 static void fill(struct writer *w, struct req *r, int64_t now)
 {
 	static uint64_t mark;
-	size_t nopen = w->map.nopen, i, bytes = 0, navail = 0, chunk, taken;
-	size_t start = w->rr++ % nopen, b;
-	unsigned char *ok = calloc(nopen, 1);
+	size_t nopen = w->map.nopen, i, bytes = 0, b;
+	size_t start = w->rr++ % nopen;
 
 	r->n = 0;
 	r->nshards = 0;
 	mark++;
-	if (!ok) {
-		set_fatal(w, KIN_EX_SOFTWARE, "out of memory");
-		return;
-	}
-	for (i = 0; i < nopen; i++)
-		if (shard_avail(w, w->map.open[i], now, &b))
-			ok[i] = 1, navail++;
-	if (!navail) {
-		free(ok);
-		return;
-	}
-	chunk = w->o.max_records / navail;
-	if (chunk < 1)
-		chunk = 1;
-	do {
-		taken = 0;
-		for (i = 0; i < nopen && r->n < w->o.max_records; i++) {
-			size_t j = (start + i) % nopen, got = 0;
-			struct shard *s = w->map.open[j];
-			struct krec *k;
-			if (!ok[j])
-				continue;
-			while (got < chunk && r->n < w->o.max_records &&
-			    (k = s->head)) {
-				size_t c = krec_cost(k);
-				if (bucket_level(&s->rtb, now) < 1 ||
-				    bucket_level(&s->btb, now) <= 0)
-					break;
-				if (bytes + c > w->o.max_bytes)
-					break;
-				/* --ordered: one aggregate per shard, or one
-				 * record per key, in a request */
-				if (w->o.ordered && (w->o.aggregate ?
-				    s->mark == mark :
-				    keyset_seen(mark, k->key)))
-					break;
-				if (add_shard(r, s, mark) < 0) {
-					set_fatal(w, KIN_EX_SOFTWARE,
-					    "out of memory");
-					break;
-				}
-				queue_pop(w, s);
-				bucket_take(&s->rtb, 1);
-				bucket_take(&s->btb, (double)c);
-				r->k[r->n++] = k;
-				bytes += c;
-				got++;
+	for (i = 0; i < nopen && r->n < w->o.max_records; i++) {
+		struct shard *s = w->map.open[(start + i) % nopen];
+		struct krec *k;
+		if (!shard_avail(w, s, now, &b))
+			continue;
+		while (r->n < w->o.max_records && (k = s->head)) {
+			size_t c = krec_cost(k);
+			if (bucket_level(&s->rtb, now) < 1 ||
+			    bucket_level(&s->btb, now) <= 0)
+				break;
+			if (bytes + c > w->o.max_bytes)
+				break;
+			/* --ordered: one aggregate per shard, or one record
+			 * per key, in a request */
+			if (w->o.ordered && (w->o.aggregate ? s->mark == mark :
+			    keyset_seen(mark, k->key)))
+				break;
+			if (add_shard(r, s, mark) < 0) {
+				set_fatal(w, KIN_EX_SOFTWARE, "out of memory");
+				return;
 			}
-			taken += got;
-			if (!got)
-				ok[j] = 0;
+			queue_pop(w, s);
+			bucket_take(&s->rtb, 1);
+			bucket_take(&s->btb, (double)c);
+			r->k[r->n++] = k;
+			bytes += c;
 		}
-	} while (taken && r->n < w->o.max_records);
-	free(ok);
+	}
 }
 
 void writer_pump(struct writer *w)
@@ -776,7 +753,7 @@ void writer_wait(struct writer *w, struct curl_waitfd *extra, unsigned n,
 			continue;
 		if (k->deadline_us && k->deadline_us < due)
 			due = k->deadline_us;
-		if (!slot || (w->o.ordered && s->inflight))
+		if (!slot || s->inflight)
 			continue;   /* a reply will wake us */
 		if (w->g_not_before_us > now || s->not_before_us > now) {
 			int64_t t = w->g_not_before_us > s->not_before_us ?

@@ -2,7 +2,8 @@
  * record accounted for.  Records wait in per-shard queues (and, with
  * --aggregate, per-shard KPL aggregates); a request is filled from the
  * queues, round robin, when 500 records or 5 MiB are ready or the oldest
- * has waited --linger.  Results come back per record: acknowledged,
+ * has waited --linger.  A shard has at most one request in flight, so its
+ * records reach it in the order read (retries aside: --ordered).  Results come back per record: acknowledged,
  * retried after a back-off with full jitter, or dead-lettered.
  *
  * Barrier accounting: every record carries the number of barriers read

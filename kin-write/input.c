@@ -296,6 +296,11 @@ static enum in_rc make_record(struct input *in, struct in_item *it,
 		dlen = in->data.len;
 	}
 
+	if (dlen >= KIN_MAX_RECORD)   /* a key takes one byte at least */
+		return bad(it, "too-large", data, dlen, "data is %zu bytes, "
+		    "over the limit of %d with the partition key", dlen,
+		    KIN_MAX_RECORD);
+
 	/* fields of the data: -K and --hash-key-field */
 	if (o->key_field || o->hash_field) {
 		if (!parsed) {

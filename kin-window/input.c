@@ -1,0 +1,246 @@
+/* input.c — the read loop: regular files are mapped, pipes are read in
+ * big chunks; when windows run on the clock (processing time, or an idle
+ * timeout) the loop waits in poll() no longer than the next firing. */
+#include "run.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROG KW_PROG
+
+int64_t
+wall_ms(void)
+{
+	return kin_now_wall_us() / 1000;
+}
+
+void
+progress(struct run *r)
+{
+	int64_t now = kin_now_mono_us(), dt = now - r->progress_us;
+	char wm[64] = "none";
+
+	if (!r->o->cli.verbose || dt < 1000000)
+		return;
+	if (r->progress_us != 0) {
+		if (r->w.wm != INT64_MIN && r->w.wm != INT64_MAX)
+			fmt_time(wm, sizeof wm, r->w.wm, NULL);
+		kin_warn(PROG, "%llu records in, %llu windows out, %.0f "
+		    "records/s, %llu live panes, watermark %s%s",
+		    (unsigned long long)r->records,
+		    (unsigned long long)r->em.emitted,
+		    (double)(r->records - r->progress_records) * 1e6 /
+		    (double)dt, (unsigned long long)r->w.live_panes, wm,
+		    r->w.proctime ? " (processing time)" : "");
+	}
+	r->progress_us = now;
+	r->progress_records = r->records;
+}
+
+/* Processing time, or the idle watermark: move the windows on. */
+static int
+tick(struct run *r, char *err)
+{
+	int64_t now = wall_ms();
+
+	r->now_ms = now;
+	progress(r);
+	if (r->w.proctime)
+		return win_advance(&r->w, now - 1, err);
+	if (r->o->has_idle && r->w.have_ts &&
+	    now - r->last_input_wall >= r->o->idle) {
+		int64_t wm = r->w.max_ts - r->w.delay +
+		    (now - r->last_input_wall);
+
+		return win_advance(&r->w, wm, err);
+	}
+	return 0;
+}
+
+/* Milliseconds until tick() has something to do, -1 = never. */
+static int
+timeout_ms(struct run *r)
+{
+	int64_t due = win_next_due(&r->w), now = wall_ms(), at;
+
+	if (due == INT64_MAX)
+		return -1;
+	if (r->w.proctime) {
+		at = due + 1;
+	} else if (r->o->has_idle && r->w.have_ts) {
+		int64_t need = due - (r->w.max_ts - r->w.delay);
+
+		if (need < r->o->idle)
+			need = r->o->idle;
+		at = r->last_input_wall + need;
+	} else {
+		return -1;
+	}
+	if (at <= now)
+		return 0;
+	return at - now > 3600000 ? 3600000 : (int)(at - now);
+}
+
+
+/* A regular file is mapped and read in place: no copy through read(2). */
+static int
+run_mapped(struct run *r, const char *p, size_t n, char *err)
+{
+	const char *e = p + n, *dropped = p;
+	unsigned tickn = 0;
+
+	while (p < e) {
+		/* Give read pages back as we go, so the mapping does not
+		 * count against our memory. */
+		if (p - dropped >= (8 << 20)) {
+			size_t len = (size_t)(p - dropped) & ~(size_t)4095;
+
+			(void)madvise((void *)(uintptr_t)dropped, len,
+			    MADV_DONTNEED);
+			dropped += len;
+		}
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
+
+		if (got_term)
+			return IN_TERM;
+		if (len > KW_LINE_MAX) {
+			r->lineno++;
+			bad_record(r, BAD_LONG, NULL, p, 0);
+		} else if (kw_line(r, p, len, err) < 0) {
+			return IN_ERR;
+		}
+		p += len + (nl != NULL);
+		if (r->w.proctime && ++tickn % 65536 == 0 && tick(r, err) < 0)
+			return IN_ERR;
+	}
+	return IN_EOF;
+}
+
+int
+run_fd(struct run *r, int fd, char *err)
+{
+	size_t cap = 4 * KW_LINE_MAX, start = 0, end = 0;
+	char *buf = malloc(cap);
+	int skipping = 0, rc = IN_EOF;
+	int timers = r->w.proctime || r->o->has_idle;
+
+	if (buf == NULL)
+		return kin_seterr(err, "out of memory"), IN_ERR;
+	struct stat sb;
+
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+	    lseek(fd, 0, SEEK_CUR) == 0) {
+		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+		    fd, 0);
+
+		if (m != MAP_FAILED) {
+			(void)madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+			if (r->w.proctime && tick(r, err) < 0)
+				rc = IN_ERR;
+			else
+				rc = run_mapped(r, m, (size_t)sb.st_size, err);
+			munmap(m, (size_t)sb.st_size);
+			free(buf);
+			return rc;
+		}
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (got_term) {
+			rc = IN_TERM;
+			break;
+		}
+		/* About to wait for input: what is ready goes out first. */
+		if (emit_flush(&r->em, err) < 0) {
+			rc = IN_ERR;
+			break;
+		}
+		if (timers) {
+			int to = timeout_ms(r);
+			struct pollfd pf = { fd, POLLIN, 0 };
+			int pr = poll(&pf, 1, to);
+
+			if (pr < 0 && errno != EINTR) {
+				kin_seterrno(err, errno, "poll");
+				rc = IN_ERR;
+				break;
+			}
+			if (pr <= 0) {
+				if (tick(r, err) < 0) {
+					rc = IN_ERR;
+					break;
+				}
+				continue;
+			}
+		}
+		if (start > 0 && (cap - end) < KW_LINE_MAX) {
+			memmove(buf, buf + start, end - start);
+			end -= start;
+			start = 0;
+		}
+		n = read(fd, buf + end, cap - end);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			kin_seterrno(err, errno, "cannot read '%s'", r->src);
+			rc = IN_ERR;
+			break;
+		}
+		if (timers || r->w.proctime) {
+			if (tick(r, err) < 0) {
+				rc = IN_ERR;
+				break;
+			}
+		}
+		if (n == 0) {
+			/* A last line without its newline still counts. */
+			if (end > start && !skipping &&
+			    kw_line(r, buf + start, end - start, err) < 0)
+				rc = IN_ERR;
+			break;
+		}
+		end += (size_t)n;
+		r->last_input_wall = r->now_ms ? r->now_ms : wall_ms();
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', end - start);
+
+			if (nl == NULL)
+				break;
+			if (skipping) {
+				skipping = 0;
+			} else if (kw_line(r, buf + start, (size_t)(nl - (buf + start)),
+			    err) < 0) {
+				rc = IN_ERR;
+				goto out;
+			}
+			start = (size_t)(nl - buf) + 1;
+		}
+		if (start == end) {
+			start = end = 0;
+		} else if (end - start > KW_LINE_MAX && !skipping) {
+			/* Over the ceiling: report, then drop through the
+			 * next newline. */
+			r->lineno++;
+			bad_record(r, BAD_LONG, NULL, buf + start, 0);
+			skipping = 1;
+			start = end = 0;
+		} else if (skipping) {
+			start = end = 0;
+		}
+		if (got_term) {
+			rc = IN_TERM;
+			break;
+		}
+	}
+out:
+	free(buf);
+	return rc;
+}
+

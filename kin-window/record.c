@@ -1,0 +1,346 @@
+/* record.c — one input line: a control line (passed on in order, with
+ * the state written on a barrier), or a data record taken apart by the
+ * scanner, checked, keyed, timed and added to its windows; bad and late
+ * records are counted, reported once per kind and kept in side files. */
+#include "run.h"
+#include "json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG KW_PROG
+
+const char *bad_what[BAD_N] = {
+	"not a JSON object", "invalid JSON", "nested too deeply",
+	"line too long", "missing key field", "missing time field",
+	"bad time", "missing field", "not a number",
+};
+
+int
+side_open(struct side *s, const char *path, char *err)
+{
+	s->path = path;
+	kin_buf_init(&s->b, (size_t)1 << 30);
+	s->fd = -1;
+	if (path == NULL)
+		return 0;
+	s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (s->fd < 0)
+		return kin_seterrno(err, errno, "cannot open '%s'", path);
+	return 0;
+}
+
+int
+side_flush(struct side *s)
+{
+	size_t off = 0;
+
+	while (s->fd >= 0 && off < s->b.len) {
+		ssize_t n = write(s->fd, s->b.p + off, s->b.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			kin_warn(PROG, "cannot write to '%s': %s", s->path,
+			    strerror(errno));
+			close(s->fd);
+			s->fd = -1;
+			kin_buf_reset(&s->b);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	kin_buf_reset(&s->b);
+	return 0;
+}
+
+int
+side_close(struct side *s)
+{
+	int rc = side_flush(s);
+
+	if (s->fd >= 0 && close(s->fd) < 0) {
+		kin_warn(PROG, "cannot write to '%s': %s", s->path,
+		    strerror(errno));
+		rc = -1;
+	}
+	s->fd = -1;
+	kin_buf_release(&s->b);
+	return rc;
+}
+
+static void
+side_line(struct side *s, const char *p, size_t n)
+{
+	char err[KIN_ERRLEN];
+
+	if (s->fd < 0)
+		return;
+	if (kin_buf_add(&s->b, p, n, err) < 0 ||
+	    kin_buf_addc(&s->b, '\n', err) < 0) {
+		/* over the ceiling: write what is there, then this line */
+		if (side_flush(s) < 0)
+			return;
+		if (kin_buf_add(&s->b, p, n, err) < 0 ||
+		    kin_buf_addc(&s->b, '\n', err) < 0)
+			return;
+	}
+	if (s->b.len >= (1 << 16))
+		(void)side_flush(s);
+}
+
+void
+bad_record(struct run *r, enum bad_kind k, const char *detail,
+    const char *p, size_t n)
+{
+	if (r->bad[k]++ == 0) {
+		r->bad_first[k] = r->lineno;
+		r->bad_src[k] = r->src;
+		if (!r->o->cli.quiet)
+			kin_warn(PROG, "%s:%lld: %s%s%s (reported once; later "
+			    "ones are counted)", r->src, r->lineno, bad_what[k],
+			    detail ? " " : "", detail ? detail : "");
+	} else if (r->o->cli.verbose) {
+		kin_warn(PROG, "%s:%lld: %s%s%s", r->src, r->lineno,
+		    bad_what[k], detail ? " " : "", detail ? detail : "");
+	}
+	side_line(&r->errf, p, n);
+}
+
+static char quoted[300];
+
+static const char *
+qname(const char *s)
+{
+	snprintf(quoted, sizeof quoted, "'%s'", s);
+	return quoted;
+}
+
+/* ---- control lines (DESIGN.md section 1 and 4) */
+
+int
+save_state(struct run *r, const char *id, size_t idlen, char *err)
+{
+	return state_save(r->o->state, &r->w, id, idlen, r->fingerprint, err);
+}
+
+static int
+control_line(struct run *r, const char *p, size_t n, char *err)
+{
+	struct kin_json j;
+	int t, rc = 0;
+	const char *id = NULL;
+	size_t idlen = 0;
+
+	r->controls++;
+	kin_json_init(&j, 4096);
+	if (kin_json_parse(&j, p + 1, n - 1, err) == 0 && j.ntok > 0 &&
+	    j.tok[0].type == JSMN_OBJECT && (t = kin_json_get(&j, 0, "kin")) >= 0) {
+		int ti = kin_json_get(&j, 0, "id");
+
+		if (ti >= 0) {
+			id = kin_json_raw(&j, ti, &idlen);
+			if (j.tok[ti].type == JSMN_STRING)
+				id--, idlen += 2;
+		}
+		if (kin_json_eq(&j, t, "barrier")) {
+			r->seen_barrier = 1;
+			free(r->last_barrier);
+			r->last_barrier = NULL;
+			r->last_barrier_len = 0;
+			if (id && (r->last_barrier = malloc(idlen)) != NULL) {
+				memcpy(r->last_barrier, id, idlen);
+				r->last_barrier_len = idlen;
+			}
+			/* Output before the barrier goes first; the state
+			 * holds only what is not yet out. */
+			if (r->o->state && (rc = save_state(r, id, idlen,
+			    err)) < 0)
+				goto out;
+		} else if (kin_json_eq(&j, t, "end")) {
+			r->seen_end = 1;
+			if ((rc = win_flush(&r->w, err)) < 0)
+				goto out;
+			/* Whatever follows is a new run: time starts over. */
+			r->w.wm = r->w.fired = r->w.max_ts = INT64_MIN;
+			r->w.have_ts = 0;
+			r->w.due_dirty = 1;
+		} else if (kin_json_eq(&j, t, "restore") && r->o->state &&
+		    id != NULL) {
+			struct win fresh;
+
+			/* Restart from the snapshot of that barrier. */
+			memset(&fresh, 0, sizeof fresh);
+			fresh.size = r->w.size, fresh.slide = r->w.slide;
+			fresh.gran = r->w.gran, fresh.gap = r->w.gap;
+			fresh.lateness = r->w.lateness, fresh.delay = r->w.delay;
+			fresh.proctime = r->w.proctime;
+			if (win_init(&fresh, &r->g, &r->em, err) < 0) {
+				rc = -1;
+				goto out;
+			}
+			rc = state_load(r->o->state, &fresh, r->fingerprint, id,
+			    idlen, err);
+			if (rc < 0) {
+				win_release(&fresh);
+				goto out;
+			}
+			if (rc == 0) {
+				win_release(&fresh);
+				if (!r->o->cli.quiet)
+					kin_warn(PROG, "restore %.*s: no state "
+					    "file '%s'; starting empty",
+					    (int)idlen, id, r->o->state);
+			} else {
+				win_release(&r->w);
+				r->w = fresh;
+			}
+			rc = 0;
+		}
+	}
+	(void)side_flush(&r->latef);
+	(void)side_flush(&r->errf);
+	rc = emit_raw(&r->em, p, n, err);
+	if (rc == 0)
+		rc = emit_raw(&r->em, "\n", 1, err);
+	if (rc == 0)
+		rc = emit_flush(&r->em, err);
+out:
+	kin_json_release(&j);
+	return rc;
+}
+
+/* ---- one data record */
+
+static int
+build_key(struct run *r, const struct fval *v, char *err)
+{
+	struct kin_buf *k = &r->key;
+
+	kin_buf_reset(k);
+	for (int i = 0; i < r->nkey; i++) {
+		const struct fval *f = &v[r->keyslot[i]];
+		size_t at = k->len;
+		uint32_t l;
+
+		if (k->cap - k->len < 5 + (size_t)f->n + 2 &&
+		    kin_buf_reserve(k, 5 + f->n + 2, err) < 0)
+			return -1;
+		k->len += 5;
+		if (f->type == FV_STR && !f->esc) {
+			k->p[at] = 's';
+			memcpy(k->p + k->len, f->p, f->n);
+			k->len += f->n;
+		} else if (f->type == FV_STR) {
+			k->p[at] = 's';
+			if (kin_json_unescape(f->p, f->n, k, err) < 0)
+				return -1;
+		} else {
+			const char *p;
+			size_t n;
+
+			k->p[at] = 'r';
+			fval_raw(f, &p, &n);
+			memcpy(k->p + k->len, p, n);
+			k->len += n;
+		}
+		l = (uint32_t)(k->len - at - 5);
+		memcpy(k->p + at + 1, &l, 4);
+	}
+	return 0;
+}
+
+static int
+record(struct run *r, const char *p, size_t n, char *err)
+{
+	struct fval *v = r->vals;
+	struct recin in;
+	int rc;
+
+	rc = scan_record(&r->sc, p, n, v);
+	if (rc != SCAN_OK) {
+		bad_record(r, rc == SCAN_NOTOBJ ? BAD_NOTOBJ : rc == SCAN_DEEP ?
+		    BAD_DEEP : BAD_JSON, NULL, p, n);
+		return 0;
+	}
+	for (int i = 0; i < r->nreq; i++) {
+		int s = r->req[i];
+
+		if (v[s].type == FV_NONE) {
+			enum bad_kind k = BAD_NOFIELD;
+
+			for (int j = 0; j < r->nkey; j++)
+				if (r->keyslot[j] == s)
+					k = BAD_NOKEY;
+			if (s == r->timeslot)
+				k = BAD_NOTIME;
+			bad_record(r, k, qname(r->sc.name[s]), p, n);
+			return 0;
+		}
+	}
+	for (int i = 0; i < r->g.nnum; i++)
+		if (fval_num(&v[r->g.numfield[i]], &r->num[i]) < 0) {
+			bad_record(r, BAD_NOTNUM,
+			    qname(r->sc.name[r->g.numfield[i]]), p, n);
+			return 0;
+		}
+	if (r->timeslot >= 0) {
+		if (time_parse(&r->tp, &v[r->timeslot], &in.ts) < 0) {
+			bad_record(r, BAD_TIME, qname(r->sc.name[r->timeslot]),
+			    p, n);
+			return 0;
+		}
+	} else {
+		in.ts = r->now_ms;
+	}
+	if (build_key(r, v, err) < 0) {
+		bad_record(r, BAD_JSON, "(key)", p, n);
+		return 0;
+	}
+	in.v = v;
+	in.num = r->num;
+	in.seq = ++r->w.seq;
+	in.line = p;
+	in.linelen = n;
+	r->records++;
+	rc = win_add(&r->w, r->key.p ? r->key.p : "", r->key.len,
+	    kw_hash(r->key.p ? r->key.p : "", r->key.len), &in, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		r->late++;
+		if (r->o->cli.verbose > 1)
+			kin_warn(PROG, "%s:%lld: late record", r->src,
+			    r->lineno);
+		side_line(&r->latef, p, n);
+		return 0;
+	}
+	if (r->timeslot >= 0 && (!r->w.have_ts || in.ts > r->w.max_ts)) {
+		r->w.have_ts = 1;
+		r->w.max_ts = in.ts;
+		if (win_advance(&r->w, in.ts - r->w.delay, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+kw_line(struct run *r, const char *p, size_t n, char *err)
+{
+	if ((++r->lineno & 0xffff) == 0)
+		progress(r);
+	if (n > 0 && p[0] == 0x1e)
+		return control_line(r, p, n, err);
+	/* Blank lines separate nothing in NDJSON: skipped silently. */
+	size_t i = 0;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'))
+		i++;
+	if (i == n)
+		return 0;
+	return record(r, p, n, err);
+}
+

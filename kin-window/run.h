@@ -1,0 +1,82 @@
+/* run.h — kin-window's run: the options, the state of one run, and the
+ * entry points of record.c (one line: a record or a control line) and
+ * input.c (the read loop, clocks and signals). */
+#ifndef KW_RUN_H
+#define KW_RUN_H
+
+#include <signal.h>
+
+#include "kw.h"
+#include "cli.h"
+
+struct opts {
+	struct kin_cli cli;
+	char *key;
+	char **agg;
+	int nagg;
+	char *ohlc;
+	int64_t size, slide, gap, delay, lateness, idle;
+	int has_size, has_slide, has_gap, has_idle;
+	char *time_field, *tz, *late, *errors, *state, *format;
+	enum time_fmt tfmt;
+	int envelope;
+	char *rename[4];   /* key, start, end, count */
+};
+
+enum bad_kind { BAD_NOTOBJ, BAD_JSON, BAD_DEEP, BAD_LONG, BAD_NOKEY,
+	BAD_NOTIME, BAD_TIME, BAD_NOFIELD, BAD_NOTNUM, BAD_N };
+struct run {
+	struct opts *o;
+	struct scanner sc;
+	struct aggs g;
+	struct win w;
+	struct emitter em;
+	struct timeparse tp;
+	struct kin_tz tz;
+	int has_tz;
+	int keyslot[KW_MAXFIELDS], nkey;
+	int timeslot;
+	int req[KW_MAXFIELDS], nreq;
+	struct fval *vals;
+	double num[KW_MAXAGGS];
+	struct kin_buf key, ctl;
+	struct side { int fd; const char *path; struct kin_buf b; } latef, errf;
+	const char *src;           /* input name for messages */
+	long long lineno;
+	uint64_t records, bad[BAD_N], late;
+	long long bad_first[BAD_N];
+	const char *bad_src[BAD_N];
+	uint64_t controls;
+	int64_t now_ms;            /* processing time of the current chunk */
+	int64_t last_input_wall;   /* wall ms of the last data record */
+	int seen_barrier, seen_end;
+	char *last_barrier;
+	size_t last_barrier_len;
+	char *keynames;            /* --key, split in place */
+	char fingerprint[512];
+	int64_t progress_us;       /* last -v progress line (monotonic) */
+	uint64_t progress_records;
+};
+
+extern volatile sig_atomic_t got_term;
+extern const char *bad_what[BAD_N];
+
+/* record.c */
+int kw_line(struct run *r, const char *p, size_t n, char *err);
+void bad_record(struct run *r, enum bad_kind k, const char *detail,
+    const char *p, size_t n);
+int save_state(struct run *r, const char *id, size_t idlen, char *err);
+/* Side files (--late, --errors): buffered appends of whole lines.
+ * side_flush writes what is pending; -1 (reported) when a write failed. */
+int side_open(struct side *s, const char *path, char *err);
+int side_flush(struct side *s);
+int side_close(struct side *s);
+
+/* input.c */
+enum { IN_EOF = 0, IN_ERR = -1, IN_TERM = -2 };
+int64_t wall_ms(void);
+/* -v: a progress line on stderr, at most once a second. */
+void progress(struct run *r);
+int run_fd(struct run *r, int fd, char *err);
+
+#endif

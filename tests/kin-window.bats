@@ -77,6 +77,33 @@ FLINK_TPL='{first_EVENT_TIME} ==> {TICKER} : Stock Value: {max_PRICE:java}\n'
 	grep -qF -- "-a first:EVENT_TIME -a max:PRICE -f '{first_EVENT_TIME} ==> {TICKER} : Stock Value: {max_PRICE:java}\\en' trades.ndjson" "$MAN"
 }
 
+@test "{x:java} prints doubles as Java's Double.toString" {
+	# value in the input, then what Java (JDK 19+) prints for it
+	while read -r v want; do
+		printf '{"T":0,"K":"k","P":%s}\n' "$v" >v.ndjson
+		run -0 --separate-stderr kin-window -t T -k K --size 1s -a max:P -f '{max_P:java}' v.ndjson
+		[ "$output" = "$want" ] || { echo "$v: got $output, want $want"; return 1; }
+	done <<'EOF'
+0 0.0
+-0.0 -0.0
+1 1.0
+100 100.0
+0.001 0.001
+0.0009999 9.999E-4
+1.5e-5 1.5E-5
+9999999 9999999.0
+1e7 1.0E7
+12345678.9 1.23456789E7
+1e23 1.0E23
+4.9e-324 4.9E-324
+1.7976931348623157e308 1.7976931348623157E308
+9007199254740992 9.007199254740992E15
+0.30000000000000004 0.30000000000000004
+-12.5 -12.5
+2e-3 0.002
+EOF
+}
+
 @test "-J keeps the job's trailing newline inside each record" {
 	trades >t.ndjson
 	run -0 --separate-stderr kin-window -J -t EVENT_TIME --size 60s --slide 30s \

@@ -172,6 +172,7 @@ find(const struct kin_lease *v, size_t n, const char *key)
 
 	if (n == 0)
 		return NULL;
+	memset(&k, 0, sizeof k);
 	k.key = (char *)key;
 	return bsearch(&k, v, n, sizeof *v, by_key);
 }

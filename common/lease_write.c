@@ -192,9 +192,11 @@ kin_lease_checkpoint(struct kin_lease_mgr *m, const char *shard,
 		free(h->checkpoint);
 		h->checkpoint = cp;
 		h->subseq = subseq;
-		if (end)
+		if (end) {
 			kin_lease_drop(m, (size_t)(h - m->held),
 			    kin_lease_now(m), "finished");
+			m->next_take = 0;  /* its children may be ready */
+		}
 		return 0;
 	}
 	free(cp);

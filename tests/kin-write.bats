@@ -548,3 +548,167 @@ EOF
 		kin-write -s whatever <<<'x'
 	assert_stderr --regexp 'region'
 }
+
+# ---- faults, through tests/faultproxy ------------------------------------------
+
+@test "faults: chosen records of PutRecords fail; only they are retried, nothing lost or doubled" {
+	mkstream fr 4
+	head -n 5000 "$BATS_FILE_TMPDIR/trades100k" >in
+	echo 'op=PutRecords records=0.3 code=ProvisionedThroughputExceededException' >rules
+	start_proxy
+	run -0 --separate-stderr kin-write -v -s fr --endpoint-url "$PROXY" in
+	assert_stderr_line 'kin-write: in 5000, acked 5000, dead-lettered 0'
+	grep -q 'action=records failed=[1-9]' faults.log
+	# the proxy took the failed records out before forwarding: retries
+	# of exactly those give exactly the input
+	readback fr
+	run -0 verify same in rb.jsonl
+}
+
+@test "faults: whole requests fail (500, 503, throttling, reset, slow); all retried, nothing lost or doubled" {
+	mkstream fw 2
+	head -n 3000 "$BATS_FILE_TMPDIR/trades100k" >in
+	cat >rules <<'EOF'
+op=PutRecords count=3 status=500 error=InternalFailure
+op=PutRecords count=3 status=400 error=ProvisionedThroughputExceededException message=Rate_exceeded
+op=PutRecords count=3 reset=before
+op=PutRecords count=3 status=503 error=ServiceUnavailable
+op=PutRecords count=3 delay=300ms
+EOF
+	start_proxy
+	run -0 --separate-stderr kin-write -v -s fw --batch-records 100 --endpoint-url "$PROXY" in
+	assert_stderr_line 'kin-write: in 3000, acked 3000, dead-lettered 0'
+	# a failing service is visible without -v
+	assert_stderr_line --regexp '^kin-write: PutRecords\(fw\) failed, retrying [0-9]+ records: '
+	for a in 'status=500' 'error=ProvisionedThroughputExceededException' \
+		'action=reset when=before' 'status=503' 'action=delay'; do
+		[ "$(grep -c -- "$a" faults.log)" -eq 3 ] || { cat faults.log; return 1; }
+	done
+	readback fw
+	run -0 verify same in rb.jsonl
+}
+
+@test "faults: answers lost after the write (reset, truncated, too slow): nothing lost" {
+	mkstream fl 2
+	head -n 3000 "$BATS_FILE_TMPDIR/trades100k" >in
+	cat >rules <<'EOF'
+op=PutRecords count=2 reset=after
+op=PutRecords count=2 truncate
+op=PutRecords count=1 delay=1500ms
+EOF
+	start_proxy
+	run -0 --separate-stderr kin-write -vv -s fl --batch-records 200 \
+		--request-timeout 500ms --endpoint-url "$PROXY" in
+	assert_stderr_line 'kin-write: in 3000, acked 3000, dead-lettered 0'
+	[ "$(grep -c 'action=reset when=after' faults.log)" -eq 2 ]
+	[ "$(grep -c 'action=truncate' faults.log)" -eq 2 ]
+	[ "$(grep -c 'action=delay' faults.log)" -eq 1 ]
+	assert_stderr_line --regexp '^kin-write: PutRecords\(fl\) failed, retrying [0-9]+ records: ConnectionError: .*(timed out|Timeout)'
+	readback fl
+	# at least once: what was written before the answer was lost is
+	# written again
+	run -0 verify atleast in rb.jsonl
+}
+
+@test "faults: connections refused for a while: nothing lost" {
+	mkstream fc 2
+	head -n 3000 "$BATS_FILE_TMPDIR/trades100k" >in
+	echo 'op=PutRecords after=2 count=1 refuse=1500ms' >rules
+	start_proxy
+	run -0 --separate-stderr kin-write -v -s fc --batch-records 100 --endpoint-url "$PROXY" in
+	assert_stderr_line 'kin-write: in 3000, acked 3000, dead-lettered 0'
+	grep -q 'action=refuse' faults.log
+	grep -q 'refuse ended' faults.log
+	readback fc
+	run -0 verify atleast in rb.jsonl
+}
+
+@test "faults: records still failing when --record-ttl passes are dead-lettered, and only then" {
+	mkstream ft 1
+	seq 20 >in
+	echo 'op=PutRecords records=all code=ProvisionedThroughputExceededException message=Rate_exceeded_for_shard' >rules
+	start_proxy
+	start=$(date +%s%N)
+	run -1 --separate-stderr kin-write -v -s ft --record-ttl 1s --dead-letter dl.jsonl --endpoint-url "$PROXY" in
+	ms=$((($(date +%s%N) - start) / 1000000))
+	[ "$ms" -ge 1000 ] || { echo "dead-lettered after ${ms} ms"; return 1; }
+	assert_stderr_line 'kin-write: in 20, acked 0, dead-lettered 20'
+	[ "$(wc -l <dl.jsonl)" -eq 20 ]
+	run -0 jq -r '[.reason, .code] | @tsv' dl.jsonl
+	[ "$(sort -u <<<"$output")" = "expired	ProvisionedThroughputExceededException" ]
+	run -0 jq -r .message dl.jsonl
+	assert_line --index 0 --regexp '^record-ttl passed after [0-9]+ attempts: Rate exceeded for shard$'
+	run -0 jq -r .data dl.jsonl
+	assert_output "$(seq 20)"
+	run -0 kinctl get ft shardId-000000000000
+	assert_output ''
+}
+
+@test "faults: a request the service rejects for good is dead-lettered at once; the rest goes on" {
+	mkstream fj 1
+	seq 10 >in
+	echo 'op=PutRecords count=1 status=400 error=ValidationException message=1_validation_error' >rules
+	start_proxy
+	run -1 --separate-stderr kin-write -v -s fj --batch-records 5 --dead-letter dl.jsonl --endpoint-url "$PROXY" in
+	assert_stderr_line 'kin-write: PutRecords(fj) rejected 5 records: ValidationException: 1 validation error'
+	assert_stderr_line 'kin-write: in 10, acked 5, dead-lettered 5'
+	run -0 jq -r '[.reason, .code, .data] | @tsv' dl.jsonl
+	assert_output "$(printf 'rejected\tValidationException\t%s\n' 1 2 3 4 5)"
+	run -0 kinctl get fj shardId-000000000000
+	assert_output "$(seq 6 10)"
+}
+
+@test "faults: --ordered keeps each key's order through partial failures" {
+	mkstream fo 2
+	/usr/bin/python3 -c '
+for i in range(3000): print("{\"K\":\"k%d\",\"SEQ\":%d}" % (i % 40, i))' >in
+	echo 'op=PutRecords records=0.05' >rules
+	start_proxy
+	run -0 --separate-stderr kin-write -v -s fo -K K --ordered --endpoint-url "$PROXY" in
+	assert_stderr_line 'kin-write: in 3000, acked 3000, dead-lettered 0'
+	grep -q 'action=records failed=[1-9]' faults.log
+	readback fo
+	run -0 verify same in rb.jsonl
+	run -0 verify order rb.jsonl K
+	assert_output 'ordered 40 keys'
+}
+
+# ---- the manual's examples ---------------------------------------------------
+
+# examples: the .Dl lines of EXAMPLES, as a user would type them.
+examples() {
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /s/^\.Dl //p' "$MAN" | sed 's/\\e/\\/g; s/\\-/-/g'
+}
+
+@test "every option is described, and used in an EXAMPLES line" {
+	ex=$(examples)
+	opts=$(kin-write -h | grep -oE -- '--[a-z-]+|\[-[a-zA-Z0-9]+\]|\[-[a-zA-Z] |-[a-zA-Z] ' | tr -d '[] ')
+	for o in $opts; do
+		if [[ $o == --* ]]; then
+			grep -qE -- "^\.It .*Fl -${o#--}( |$)" "$MAN" || { echo "not described: $o"; return 1; }
+			case $o in --region|--endpoint-url|--profile) continue ;; esac
+			grep -qE -- "(^| )$o( |$)" <<<"$ex" || { echo "no example: $o"; return 1; }
+			continue
+		fi
+		for ((i = 1; i < ${#o}; i++)); do
+			c=${o:i:1}
+			grep -qE -- "^\.It Fl $c( |$)" "$MAN" || { echo "not described: -$c"; return 1; }
+			case $c in h|V) continue ;; esac
+			grep -qE -- "(^| )-$c( |$)" <<<"$ex" || { echo "no example: -$c"; return 1; }
+		done
+	done
+}
+
+@test "every EXAMPLES line runs against the local Kinesis" {
+	mkstream stocktrading-ingest-stream 2
+	mkstream stocktrading-output-stream 2
+	ran=0
+	while IFS= read -r line; do
+		run bash -c "set -o pipefail; $line" </dev/null
+		[ "$status" -eq 0 ] || { echo "example failed ($status): $line"; echo "$output"; return 1; }
+		ran=$((ran + 1))
+	done < <(examples)
+	[ "$ran" -ge 12 ]
+	readback stocktrading-output-stream
+	[ "$(wc -l <rb.jsonl)" -gt 0 ]
+}

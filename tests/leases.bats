@@ -37,11 +37,26 @@ teardown() {
 
 now_ms() { date +%s%3N; }
 
+# faultproxy: the fault proxy in front of dynalite, rules from the file
+# $RULES (re-read when it changes); sets PROXY and FLOG.
+faultproxy() {
+	RULES=$BATS_TEST_TMPDIR/rules
+	FLOG=$BATS_TEST_TMPDIR/fault.log
+	: >"$RULES"
+	"$KIN_ROOT/tests/faultproxy" --upstream "$AWS_ENDPOINT_URL_DYNAMODB" \
+		--port-file "$BATS_TEST_TMPDIR/fport" --log "$FLOG" --seed 7 \
+		--rules "$RULES" 2>"$BATS_TEST_TMPDIR/fault.err" 3>&- &
+	PIDS+=("$!")
+	wait_for test -s "$BATS_TEST_TMPDIR/fport"
+	PROXY=http://127.0.0.1:$(head -n1 "$BATS_TEST_TMPDIR/fport")
+}
+
 # worker NAME [ARG...]: start a leasectl worker in the background.
 worker() {
 	local name=$1
 	shift
-	leasectl worker "$TABLE" "$STREAM" "$name" --failover 3s "$@" \
+	AWS_ENDPOINT_URL_DYNAMODB=${DDB_VIA:-$AWS_ENDPOINT_URL_DYNAMODB} \
+		leasectl worker "$TABLE" "$STREAM" "$name" --failover 3s "$@" \
 		>"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
 	PIDS+=("$!")
 	eval "PID_$name=$!"
@@ -263,5 +278,42 @@ reading() {
 			}
 		}' <(history)
 	assert_output ''
+	exclusive
+}
+
+@test "a renewal whose answer was lost is recognised as applied, not as a lost lease" {
+	faultproxy
+	DDB_VIA=$PROXY worker A
+	wait_for -t 10 is_reading "12"
+	# renewals are applied, then the connection is reset: the retry finds
+	# the counter moved and asks the row whether the move was its own
+	echo 'op=UpdateItem count=3 reset=after' >"$RULES"
+	wait_for -t 10 sh -c "[ \$(grep -c 'action=reset' '$FLOG') -eq 3 ]"
+	sleep 1.5    # a full renewal round after the last fault
+	stop_worker A
+	run -0 grep -c ' stop .* released$' "$BATS_TEST_TMPDIR/A.out"
+	[ "$output" -eq 12 ]     # all 12 kept to the end
+	run -1 grep ' stop .* taken$' "$BATS_TEST_TMPDIR/A.out"
+}
+
+@test "a worker cut off from DynamoDB stops reading before another starts" {
+	faultproxy
+	DDB_VIA=$PROXY worker A
+	worker B
+	wait_for -t 12 is_reading "6 6"
+	# A's connections are refused for longer than the failover time
+	echo 'count=1 refuse=6' >"$RULES"
+	# A gives its shards up as not renewed in time, B takes them expired
+	wait_for -t 10 is_reading "12"
+	run -0 grep -c ' A stop .* expired$' "$BATS_TEST_TMPDIR/A.out"
+	[ "$output" -eq 6 ]
+	run -0 grep -c ' B start .* expired A$' "$BATS_TEST_TMPDIR/B.out"
+	[ "$output" -eq 6 ]
+	exclusive
+	# A comes back and steals its way back to 6/6
+	wait_for -t 20 is_reading "6 6"
+	exclusive
+	stop_worker A
+	stop_worker B
 	exclusive
 }

@@ -25,7 +25,22 @@
  * Ownership: struct kin_lease members are owned by it (kin_lease_free);
  * struct kin_lease_mgr is the caller's (init/release) and borrows the
  * DynamoDB client, which must outlive it.  The manager is driven from one
- * thread.  Times are milliseconds of a monotonic clock. */
+ * thread (the one that emits records, so kin_lease_holds is checked where
+ * records leave).  Times are milliseconds of the manager's clock:
+ * kin_lease_clock_ms() (CLOCK_MONOTONIC) unless cfg.clock says otherwise;
+ * every `now` passed in must come from that clock.
+ *
+ * A reader's loop, in short:
+ *   init: kin_ddb_init, kin_lease_ensure_table, kin_lease_mgr_init,
+ *         kin_lease_sync_shards (again every minute or so);
+ *   loop: kin_lease_tick; for each kin_lease_next_event: GAINED -> start
+ *         the shard at ev.checkpoint/ev.subseq, LOST -> stop it at once,
+ *         dropping what it has not emitted; before emitting a shard's
+ *         records, kin_lease_holds; now and then kin_lease_checkpoint
+ *         (KIN_LEASE_LOST -> stop the shard); at a closed shard's end,
+ *         kin_lease_checkpoint(SHARD_END); sleep up to kin_lease_next_due;
+ *   stop: stop reading, checkpoint, kin_lease_release_all,
+ *         kin_lease_mgr_release. */
 #ifndef KIN_LEASE_H
 #define KIN_LEASE_H
 

@@ -48,6 +48,8 @@ tick(struct run *r, char *err)
 {
 	int64_t now = wall_ms();
 
+	if (kw_drain(r, err) < 0)
+		return -1;
 	r->now_ms = now;
 	progress(r);
 	if (r->w.proctime)
@@ -89,7 +91,7 @@ timeout_ms(struct run *r)
 
 /* A regular file is mapped and read in place: no copy through read(2). */
 static int
-run_mapped(struct run *r, const char *p, size_t n, char *err)
+mapped_lines(struct run *r, const char *p, size_t n, char *err)
 {
 	const char *e = p + n, *dropped = p;
 	unsigned tickn = 0;
@@ -120,6 +122,17 @@ run_mapped(struct run *r, const char *p, size_t n, char *err)
 			return IN_ERR;
 	}
 	return IN_EOF;
+}
+
+static int
+run_mapped(struct run *r, const char *p, size_t n, char *err)
+{
+	int rc = mapped_lines(r, p, n, err);
+
+	/* The queue points into the mapping: empty it before unmapping. */
+	if (rc != IN_ERR && kw_drain(r, err) < 0)
+		rc = IN_ERR;
+	return rc;
 }
 
 int
@@ -153,6 +166,12 @@ run_fd(struct run *r, int fd, char *err)
 	for (;;) {
 		ssize_t n;
 
+		/* Queued records point into buf, which the next read may
+		 * move; and before waiting, everything read is counted. */
+		if (kw_drain(r, err) < 0) {
+			rc = IN_ERR;
+			break;
+		}
 		if (got_term) {
 			rc = IN_TERM;
 			break;
@@ -240,6 +259,8 @@ run_fd(struct run *r, int fd, char *err)
 		}
 	}
 out:
+	if (rc != IN_ERR && kw_drain(r, err) < 0)
+		rc = IN_ERR;
 	free(buf);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /* keymap.c — group keys to dense ids: open addressing with linear probing
- * and backward-shift deletion, 32 bits of the hash kept beside each slot so
- * a probe rarely touches key memory.  Stays flat at millions of keys. */
+ * and backward-shift deletion, 32 bits of the hash kept in each slot so a
+ * probe rarely touches key memory.  Stays flat at millions of keys. */
 #include "kw.h"
 
 #include <stdlib.h>
@@ -53,36 +53,35 @@ keymap_release(struct keymap *m)
 			free(m->k[i].b.ptr);
 	free(m->k);
 	free(m->slot);
-	free(m->tag);
 	memset(m, 0, sizeof *m);
 }
+
+/* A slot holds the key id in its low 32 bits and the hash's high 32 bits
+ * above: one cache line tells both, and an empty slot is 0. */
+#define SLOT(id, tag) ((uint64_t)(tag) << 32 | (id))
+#define SLOT_ID(s) ((uint32_t)(s))
+#define SLOT_TAG(s) ((uint32_t)((s) >> 32))
 
 static int
 grow_slots(struct keymap *m)
 {
 	uint32_t ncap = m->mask ? (m->mask + 1) * 2 : 64;
-	uint32_t *ns = calloc(ncap, sizeof *ns), *nt = calloc(ncap, sizeof *nt);
+	uint64_t *ns = calloc(ncap, sizeof *ns);
 
-	if (ns == NULL || nt == NULL) {
-		free(ns);
-		free(nt);
+	if (ns == NULL)
 		return -1;
-	}
 	for (uint32_t i = 0; m->slot && i <= m->mask; i++) {
-		uint32_t id = m->slot[i], j;
+		uint32_t id = SLOT_ID(m->slot[i]), j;
 
 		if (id == 0)
 			continue;
 		j = (uint32_t)m->k[id].hash & (ncap - 1);
 		while (ns[j])
 			j = (j + 1) & (ncap - 1);
-		ns[j] = id;
-		nt[j] = m->tag[i];
+		ns[j] = m->slot[i];
 	}
 	free(m->slot);
-	free(m->tag);
 	m->slot = ns;
-	m->tag = nt;
 	m->mask = ncap - 1;
 	return 0;
 }
@@ -106,17 +105,20 @@ key_eq(const char *a, const char *b, size_t n)
 uint32_t
 keymap_find(const struct keymap *m, const char *p, size_t n, uint64_t h)
 {
-	uint32_t j, tag = (uint32_t)(h >> 32), id;
+	uint32_t j, tag = (uint32_t)(h >> 32);
+	uint64_t sl;
 
 	if (m->slot == NULL)
 		return 0;
-	for (j = (uint32_t)h & m->mask; (id = m->slot[j]) != 0;
+	for (j = (uint32_t)h & m->mask; (sl = m->slot[j]) != 0;
 	    j = (j + 1) & m->mask) {
-		const struct kkey *k = &m->k[id];
+		const struct kkey *k;
 
-		if (m->tag[j] == tag && k->len == n &&
-		    key_eq(kkey_bytes(k), p, n))
-			return id;
+		if (SLOT_TAG(sl) != tag)
+			continue;
+		k = &m->k[SLOT_ID(sl)];
+		if (k->len == n && key_eq(kkey_bytes(k), p, n))
+			return SLOT_ID(sl);
 	}
 	return 0;
 }
@@ -128,23 +130,13 @@ keymap_get(struct keymap *m, const char *p, size_t n, uint64_t h,
 	uint32_t j, tag = (uint32_t)(h >> 32), id;
 
 	*created = 0;
-	if (m->slot != NULL) {
-		for (j = (uint32_t)h & m->mask; (id = m->slot[j]) != 0;
-		    j = (j + 1) & m->mask) {
-			const struct kkey *k;
-
-			if (m->tag[j] != tag)
-				continue;
-			k = &m->k[id];
-			if (k->len == n && key_eq(kkey_bytes(k), p, n))
-				return id;
-		}
-	}
+	if ((id = keymap_find(m, p, n, h)) != 0)
+		return id;
 	/* Absent: insert, keeping the load under 1/2. */
-	if (n > UINT32_MAX)
+	if (n > UINT32_MAX - 1)
 		return 0;
-	if ((uint64_t)(m->live + 1) * 2 > (uint64_t)m->mask + 1 ||
-	    m->slot == NULL) {
+	if (m->slot == NULL ||
+	    (uint64_t)(m->live + 1) * 2 > (uint64_t)m->mask + 1) {
 		if (grow_slots(m) < 0)
 			return 0;
 	}
@@ -185,8 +177,7 @@ keymap_get(struct keymap *m, const char *p, size_t n, uint64_t h,
 	}
 	for (j = (uint32_t)h & m->mask; m->slot[j]; j = (j + 1) & m->mask)
 		;
-	m->slot[j] = id;
-	m->tag[j] = tag;
+	m->slot[j] = SLOT(id, tag);
 	m->live++;
 	*created = 1;
 	return id;
@@ -198,7 +189,7 @@ keymap_del(struct keymap *m, uint32_t id)
 	struct kkey *k = &m->k[id];
 	uint32_t j = (uint32_t)k->hash & m->mask, i;
 
-	while (m->slot[j] != id)
+	while (SLOT_ID(m->slot[j]) != id)
 		j = (j + 1) & m->mask;
 	/* Backward-shift deletion keeps probe chains unbroken: an entry
 	 * after the hole moves into it unless its home lies cyclically in
@@ -207,18 +198,16 @@ keymap_del(struct keymap *m, uint32_t id)
 		uint32_t o, home;
 
 		i = (i + 1) & m->mask;
-		o = m->slot[i];
+		o = SLOT_ID(m->slot[i]);
 		if (o == 0)
 			break;
 		home = (uint32_t)m->k[o].hash & m->mask;
 		if (j < i ? (home > j && home <= i) : (home > j || home <= i))
 			continue;
-		m->slot[j] = o;
-		m->tag[j] = m->tag[i];
+		m->slot[j] = m->slot[i];
 		j = i;
 	}
 	m->slot[j] = 0;
-	m->tag[j] = 0;
 	if (k->len > sizeof k->b.inl)
 		free(k->b.ptr);
 	k->len = UINT32_MAX;   /* free */

@@ -28,12 +28,28 @@ struct fval {
 	uint8_t type;      /* enum fv_type */
 	uint8_t esc;       /* string has a backslash escape */
 };
+/* The shape of the last line read the slow way: the bytes between its
+ * values (braces, names, colons, blanks) and the kind of each value.  A
+ * line with the same bytes around values of the same kinds is the same
+ * object with other values: it is read by comparing those bytes. */
+#define KW_SHAPE_MAX 16
+#define KW_SHAPE_LIT 512
+struct shape {
+	int ok, n;
+	uint16_t off[KW_SHAPE_MAX + 1], len[KW_SHAPE_MAX + 1];  /* n+1: tail */
+	int8_t slot[KW_SHAPE_MAX];
+	uint8_t type[KW_SHAPE_MAX];
+	char lit[KW_SHAPE_LIT];
+	uint16_t used;
+};
 struct scanner {
 	int nf;
 	const char *name[KW_MAXFIELDS];
 	uint32_t len[KW_MAXFIELDS];
 	uint64_t lenmask;  /* bit (len & 63) set when some name has that len */
 	struct kin_buf tmp;   /* unescaped field names */
+	struct shape shape, learn;
+	uint64_t fast, slow;  /* lines read each way (for -v) */
 };
 enum scan_rc { SCAN_OK = 0, SCAN_NOTOBJ = -1, SCAN_BADJSON = -2,
 	SCAN_DEEP = -3 };
@@ -159,8 +175,7 @@ struct kkey {
 struct keymap {
 	struct kkey *k;        /* k[0] unused: id 0 means none */
 	uint32_t nk, capk, freek;  /* freek: free list through head */
-	uint32_t *slot;        /* ids, 0 = empty */
-	uint32_t *tag;         /* high hash bits per slot */
+	uint64_t *slot;        /* id | hash >> 32 << 32; 0 = empty */
 	uint32_t mask;
 	uint32_t live;
 };
@@ -268,6 +283,15 @@ int win_flush(struct win *w, char *err);
  * its aggregate state for the caller to fill, or NULL (err). */
 unsigned char *win_load_pane(struct win *w, const char *key, size_t klen,
     int64_t start, int64_t end, uint64_t count, char *err);
+/* Shared by window.c and session.c. */
+uint32_t pane_new(struct win *w, uint32_t key);
+void pane_free(struct win *w, uint32_t id);
+extern const struct keymap *sort_km;   /* for cmp_keys under qsort */
+int cmp_keys(const void *a, const void *b);
+int sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
+    const struct recin *r, char *err);
+int sess_advance(struct win *w, char *err);
+int sess_schedule(struct win *w, uint32_t kid, uint32_t id);
 /* Calls fn for every live pane (state saving). */
 int win_each(const struct win *w, int (*fn)(void *ctx, const struct kkey *k,
     const struct pane *p), void *ctx);
@@ -312,8 +336,11 @@ int emit_window(struct emitter *e, const char *key, size_t klen,
     char *err);
 int emit_raw(struct emitter *e, const char *p, size_t n, char *err);
 int emit_flush(struct emitter *e, char *err);
-/* Java's Double.toString (JDK 19+ rules) into dst (>= 32 bytes). */
+/* num.c: Java's Double.toString (JDK 19+ rules) into dst (>= 32 bytes). */
 size_t java_double(char *dst, double v);
+/* v as the shortest JSON number into dst (>= 32 bytes); 0 when v has no
+ * fast form (then use kin_json_put_num). */
+size_t json_num_fast(char *dst, double v);
 /* Key bytes (see key_cmp) as JSON: value, or array for several fields. */
 int key_json(struct kin_buf *b, const char *k, size_t n, int nfields,
     char *err);

@@ -219,7 +219,8 @@ setup(struct run *r, struct opts *o, char *err)
 	r->latef.fd = r->errf.fd = -1;
 	r->timeslot = -1;
 	scan_init(&r->sc);
-	kin_buf_init(&r->key, KW_LINE_MAX);
+	for (int i = 0; i < KW_QUEUE; i++)
+		kin_buf_init(&r->q[i].key, KW_LINE_MAX);
 	/* key fields */
 	if (strcmp(keyspec, "none") != 0) {
 		char *ks = strdup(keyspec), *save = NULL, *f;
@@ -264,9 +265,11 @@ setup(struct run *r, struct opts *o, char *err)
 	/* required fields: keys, time, every aggregate input */
 	for (int s = 0; s < r->sc.nf; s++)
 		r->req[r->nreq++] = s;
-	r->vals = calloc((size_t)r->sc.nf + 1, sizeof *r->vals);
-	if (r->vals == NULL)
-		return kin_seterr(err, "out of memory");
+	for (int i = 0; i < KW_QUEUE; i++) {
+		r->q[i].v = calloc((size_t)r->sc.nf + 1, sizeof *r->q[i].v);
+		if (r->q[i].v == NULL)
+			return kin_seterr(err, "out of memory");
+	}
 	if (o->tz) {
 		if (kin_tz_load(&r->tz, o->tz, err) < 0)
 			return -1;
@@ -385,8 +388,10 @@ run_release(struct run *r)
 	emit_release(&r->em);
 	scan_release(&r->sc);
 	aggs_release(&r->g);
-	kin_buf_release(&r->key);
-	free(r->vals);
+	for (int i = 0; i < KW_QUEUE; i++) {
+		kin_buf_release(&r->q[i].key);
+		free(r->q[i].v);
+	}
 	free(r->last_barrier);
 	free(r->keynames);
 	if (r->has_tz)

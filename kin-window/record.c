@@ -216,10 +216,8 @@ out:
 /* ---- one data record */
 
 static int
-build_key(struct run *r, const struct fval *v, char *err)
+build_key(struct run *r, struct kin_buf *k, const struct fval *v, char *err)
 {
-	struct kin_buf *k = &r->key;
-
 	kin_buf_reset(k);
 	for (int i = 0; i < r->nkey; i++) {
 		const struct fval *f = &v[r->keyslot[i]];
@@ -253,11 +251,20 @@ build_key(struct run *r, const struct fval *v, char *err)
 	return 0;
 }
 
+/* Records go through a short queue: read and checked on the way in, added
+ * to their windows on the way out.  While a record waits, the hash slot,
+ * the key and the pane it will touch are fetched into the cache, so with a
+ * million keys the memory waits of several records overlap.  The order of
+ * records is unchanged; anything that must see all records before it (a
+ * control line, a read that may move the buffer, the clock, the end)
+ * drains the queue first. */
+
+/* Take a line apart and queue it; bad lines are reported here. */
 static int
-record(struct run *r, const char *p, size_t n, char *err)
+enqueue(struct run *r, const char *p, size_t n, char *err)
 {
-	struct fval *v = r->vals;
-	struct recin in;
+	struct pend *q = &r->q[(r->qhead + r->qn) % KW_QUEUE];
+	struct fval *v = q->v;
 	int rc;
 
 	rc = scan_record(&r->sc, p, n, v);
@@ -282,40 +289,87 @@ record(struct run *r, const char *p, size_t n, char *err)
 		}
 	}
 	for (int i = 0; i < r->g.nnum; i++)
-		if (fval_num(&v[r->g.numfield[i]], &r->num[i]) < 0) {
+		if (fval_num(&v[r->g.numfield[i]], &q->num[i]) < 0) {
 			bad_record(r, BAD_NOTNUM,
 			    qname(r->sc.name[r->g.numfield[i]]), p, n);
 			return 0;
 		}
 	if (r->timeslot >= 0) {
-		if (time_parse(&r->tp, &v[r->timeslot], &in.ts) < 0) {
+		if (time_parse(&r->tp, &v[r->timeslot], &q->ts) < 0) {
 			bad_record(r, BAD_TIME, qname(r->sc.name[r->timeslot]),
 			    p, n);
 			return 0;
 		}
 	} else {
-		in.ts = r->now_ms;
+		q->ts = r->now_ms;
 	}
-	if (build_key(r, v, err) < 0) {
+	if (build_key(r, &q->key, v, err) < 0) {
 		bad_record(r, BAD_JSON, "(key)", p, n);
 		return 0;
 	}
-	in.v = v;
-	in.num = r->num;
+	q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
+	q->line = p;
+	q->len = n;
+	q->lineno = r->lineno;
+	if (r->w.km.slot)
+		__builtin_prefetch(&r->w.km.slot[(uint32_t)q->h & r->w.km.mask]);
+	r->qn++;
+	return 0;
+}
+
+/* Fetch ahead for the queued record at position i (0 = oldest). */
+static void
+prefetch_stage(struct run *r, int i, int stage)
+{
+	const struct pend *q = &r->q[(r->qhead + i) % KW_QUEUE];
+	const struct keymap *m = &r->w.km;
+	uint64_t sl;
+	uint32_t id;
+
+	if (m->slot == NULL)
+		return;
+	sl = m->slot[(uint32_t)q->h & m->mask];
+	id = (uint32_t)sl;
+	if (id == 0 || (uint32_t)(sl >> 32) != (uint32_t)(q->h >> 32) ||
+	    id >= m->nk)
+		return;
+	if (stage == 1) {
+		__builtin_prefetch(&m->k[id]);
+	} else if (m->k[id].tail != 0 && m->k[id].tail < r->w.npool) {
+		const struct pane *pn = win_pane(&r->w, m->k[id].tail);
+
+		__builtin_prefetch(pn);
+		__builtin_prefetch(pane_st(&r->w, pn));
+	}
+}
+
+/* Add the oldest queued record to its windows. */
+static int
+dequeue(struct run *r, char *err)
+{
+	struct pend *q = &r->q[r->qhead];
+	struct recin in;
+	int rc;
+
+	r->qhead = (r->qhead + 1) % KW_QUEUE;
+	r->qn--;
+	in.ts = q->ts;
+	in.v = q->v;
+	in.num = q->num;
 	in.seq = ++r->w.seq;
-	in.line = p;
-	in.linelen = n;
+	in.line = q->line;
+	in.linelen = q->len;
 	r->records++;
-	rc = win_add(&r->w, r->key.p ? r->key.p : "", r->key.len,
-	    kw_hash(r->key.p ? r->key.p : "", r->key.len), &in, err);
+	rc = win_add(&r->w, q->key.p ? q->key.p : "", q->key.len, q->h, &in,
+	    err);
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
 		r->late++;
 		if (r->o->cli.verbose > 1)
 			kin_warn(PROG, "%s:%lld: late record", r->src,
-			    r->lineno);
-		side_line(&r->latef, p, n);
+			    q->lineno);
+		side_line(&r->latef, q->line, q->len);
 		return 0;
 	}
 	if (r->timeslot >= 0 && (!r->w.have_ts || in.ts > r->w.max_ts)) {
@@ -328,12 +382,21 @@ record(struct run *r, const char *p, size_t n, char *err)
 }
 
 int
+kw_drain(struct run *r, char *err)
+{
+	while (r->qn > 0)
+		if (dequeue(r, err) < 0)
+			return -1;
+	return 0;
+}
+
+int
 kw_line(struct run *r, const char *p, size_t n, char *err)
 {
 	if ((++r->lineno & 0xffff) == 0)
 		progress(r);
 	if (n > 0 && p[0] == 0x1e)
-		return control_line(r, p, n, err);
+		return kw_drain(r, err) < 0 ? -1 : control_line(r, p, n, err);
 	/* Blank lines separate nothing in NDJSON: skipped silently. */
 	size_t i = 0;
 
@@ -341,6 +404,15 @@ kw_line(struct run *r, const char *p, size_t n, char *err)
 		i++;
 	if (i == n)
 		return 0;
-	return record(r, p, n, err);
+	if (enqueue(r, p, n, err) < 0)
+		return -1;
+	/* The newest record had its slot fetched; the one 5 places older
+	 * gets its key, the one 10 older its pane. */
+	if (r->qn > 5)
+		prefetch_stage(r, r->qn - 1 - 5, 1);
+	if (r->qn > 10)
+		prefetch_stage(r, r->qn - 1 - 10, 2);
+	if (r->qn == KW_QUEUE - 1)
+		return dequeue(r, err);
+	return 0;
 }
-

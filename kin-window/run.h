@@ -25,6 +25,19 @@ struct opts {
 
 enum bad_kind { BAD_NOTOBJ, BAD_JSON, BAD_DEEP, BAD_LONG, BAD_NOKEY,
 	BAD_NOTIME, BAD_TIME, BAD_NOFIELD, BAD_NOTNUM, BAD_N };
+#define KW_QUEUE 16
+/* A record read and checked, waiting to be added (record.c). */
+struct pend {
+	struct fval *v;            /* scanner output, one per field */
+	double num[KW_MAXAGGS];
+	int64_t ts;
+	struct kin_buf key;
+	uint64_t h;
+	const char *line;
+	size_t len;
+	long long lineno;
+};
+
 struct run {
 	struct opts *o;
 	struct scanner sc;
@@ -37,9 +50,8 @@ struct run {
 	int keyslot[KW_MAXFIELDS], nkey;
 	int timeslot;
 	int req[KW_MAXFIELDS], nreq;
-	struct fval *vals;
-	double num[KW_MAXAGGS];
-	struct kin_buf key, ctl;
+	struct pend q[KW_QUEUE];
+	int qhead, qn;
 	struct side { int fd; const char *path; struct kin_buf b; } latef, errf;
 	const char *src;           /* input name for messages */
 	long long lineno;
@@ -63,6 +75,8 @@ extern const char *bad_what[BAD_N];
 
 /* record.c */
 int kw_line(struct run *r, const char *p, size_t n, char *err);
+/* Add every queued record (before anything that must follow them). */
+int kw_drain(struct run *r, char *err);
 void bad_record(struct run *r, enum bad_kind k, const char *detail,
     const char *p, size_t n);
 int save_state(struct run *r, const char *id, size_t idlen, char *err);

@@ -176,11 +176,34 @@ match_name(const struct scanner *s, const char *p, size_t n)
 	return -1;
 }
 
-int
-scan_record(struct scanner *s, const char *p, size_t n, struct fval *out)
+/* Append the bytes [a, b) as the literal before value i of the shape
+ * being learnt (i == n: the tail). */
+static void
+learn_lit(struct shape *L, int i, const char *a, const char *b)
 {
-	const char *e = p + n;
+	size_t k = (size_t)(b - a);
+
+	if (!L->ok || i > KW_SHAPE_MAX || L->used + k > KW_SHAPE_LIT) {
+		L->ok = 0;
+		return;
+	}
+	memcpy(L->lit + L->used, a, k);
+	L->off[i] = L->used;
+	L->len[i] = (uint16_t)k;
+	L->used = (uint16_t)(L->used + k);
+}
+
+static int
+scan_slow(struct scanner *s, const char *p, size_t n, struct fval *out)
+{
+	const char *e = p + n, *start = p, *prev = p;
 	int deep = 0;
+	struct shape *L = &s->learn;
+
+	L->ok = 1;
+	L->n = 0;
+	L->used = 0;
+	(void)start;
 
 	for (int i = 0; i < s->nf; i++)
 		out[i].type = FV_NONE;
@@ -223,6 +246,9 @@ scan_record(struct scanner *s, const char *p, size_t n, struct fval *out)
 		if (p == e)
 			return SCAN_BADJSON;
 		v.esc = 0;
+		if (esc || L->n == KW_SHAPE_MAX)
+			L->ok = 0;
+		learn_lit(L, L->n, prev, p);
 		switch (*p) {
 		case '"':
 			q = str_end(p + 1, e, &v.esc);
@@ -270,6 +296,14 @@ scan_record(struct scanner *s, const char *p, size_t n, struct fval *out)
 		}
 		if (slot >= 0)
 			out[slot] = v;   /* a repeated name: the last one wins */
+		if (v.esc || v.type == FV_OBJ || v.type == FV_ARR)
+			L->ok = 0;
+		if (L->ok) {
+			L->slot[L->n] = (int8_t)slot;
+			L->type[L->n] = v.type;
+			L->n++;
+		}
+		prev = p;
 		p = skip_ws(p, e);
 		if (p == e)
 			return SCAN_BADJSON;
@@ -284,7 +318,100 @@ scan_record(struct scanner *s, const char *p, size_t n, struct fval *out)
 	}
 tail:
 	p = skip_ws(p, e);
-	return p == e ? SCAN_OK : SCAN_BADJSON;
+	if (p != e)
+		return SCAN_BADJSON;
+	learn_lit(L, L->n, prev, e);
+	if (L->ok && L->n > 0)
+		s->shape = *L;
+	return SCAN_OK;
+}
+
+/* A line shaped like the last one: compare the bytes around the values,
+ * check each value.  1 when it matched, 0 when the slow path must read
+ * it. */
+static inline int
+lit_eq(const char *a, const char *b, size_t n)
+{
+	while (n >= 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
+		a += 8, b += 8, n -= 8;
+	}
+	return memcmp(a, b, n) == 0;
+}
+
+static int
+scan_fast(const struct scanner *s, const char *p, size_t n, struct fval *out)
+{
+	const struct shape *S = &s->shape;
+	const char *e = p + n, *q;
+
+	for (int i = 0; i < S->n; i++) {
+		struct fval v;
+
+		if ((size_t)(e - p) < S->len[i] ||
+		    !lit_eq(p, S->lit + S->off[i], S->len[i]))
+			return 0;
+		p += S->len[i];
+		if (p == e)
+			return 0;
+		v.esc = 0;
+		switch (S->type[i]) {
+		case FV_STR:
+			if (*p != '"')
+				return 0;
+			q = str_end(p + 1, e, &v.esc);
+			if (q == NULL || v.esc)
+				return 0;
+			v.p = p + 1;
+			v.n = (uint32_t)(q - p - 1);
+			p = q + 1;
+			break;
+		case FV_NUM:
+			q = num_end(p, e);
+			if (q == NULL)
+				return 0;
+			v.p = p;
+			v.n = (uint32_t)(q - p);
+			p = q;
+			break;
+		default:
+			if (e - p >= 4 && (memcmp(p, "true", 4) == 0 ||
+			    memcmp(p, "null", 4) == 0))
+				v.n = 4;
+			else if (e - p >= 5 && memcmp(p, "false", 5) == 0)
+				v.n = 5;
+			else
+				return 0;
+			v.p = p;
+			p += v.n;
+			break;
+		}
+		v.type = S->type[i];
+		if (S->slot[i] >= 0)
+			out[S->slot[i]] = v;
+	}
+	return (size_t)(e - p) == S->len[S->n] &&
+	    lit_eq(p, S->lit + S->off[S->n], S->len[S->n]);
+}
+
+int
+scan_record(struct scanner *s, const char *p, size_t n, struct fval *out)
+{
+	if (s->shape.ok) {
+		for (int i = 0; i < s->nf; i++)
+			out[i].type = FV_NONE;
+		if (scan_fast(s, p, n, out)) {
+			s->fast++;
+			return SCAN_OK;
+		}
+	}
+	s->slow++;
+	return scan_slow(s, p, n, out);
 }
 
 void

@@ -571,6 +571,14 @@ run(struct opts *o)
 		}
 	}
 
+	/* a checkpoint that cannot be written should stop us now, not after
+	 * hours of reading */
+	if (o->checkpoint != NULL && save_checkpoint(&rn, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		status = KIN_EX_IOERR;
+		goto out_reader;
+	}
+
 	int64_t now = mono_us();
 	int64_t next_disc = now + o->discovery_ms * 1000;
 	int64_t disc_retry = now;
@@ -584,8 +592,15 @@ run(struct opts *o)
 		now = mono_us();
 		if (reader_over(&rn.r))
 			break;
+		/* read together: a shard that ends asks for a discovery in
+		 * the same breath, so "nothing active" never hides its
+		 * children */
 		pthread_mutex_lock(&rn.t.lock);
 		int need = rn.t.need_discovery;
+		size_t active = 0;
+		for (size_t i = 0; i < rn.t.n; i++)
+			if (rn.t.v[i]->owned && rn.t.v[i]->state == SH_READY)
+				active++;
 		pthread_mutex_unlock(&rn.t.lock);
 		if ((need || now >= next_disc) && now >= disc_retry) {
 			if (need) {
@@ -596,7 +611,8 @@ run(struct opts *o)
 			if (discover(&rn, 0, &ae, err) < 0) {
 				if (ae.kind == KIN_AWS_NOT_FOUND) {
 					reader_fail(&rn.r, kin_exit_status(&ae),
-					    "stream '%s' is gone: %s",
+					    "stream '%s' was deleted while "
+					    "reading: %s",
 					    o->cli.stream, err);
 					break;
 				}
@@ -614,13 +630,12 @@ run(struct opts *o)
 			}
 			continue;
 		}
-		if (!need && ((finite && table_active(&rn.t) == 0) ||
+		if (!need && ((finite && active == 0) ||
 		    explicit_all_done(&rn))) {
 			normal_end = 1;
 			break;
 		}
-		size_t want = table_active(&rn.t);
-		if (reader_grow(&rn.r, want ? want : 1, err) < 0) {
+		if (reader_grow(&rn.r, active ? active : 1, err) < 0) {
 			reader_fail(&rn.r, KIN_EX_SOFTWARE, "%s", err);
 			break;
 		}

@@ -14,9 +14,12 @@
 #include <time.h>
 
 #include "deagg.h"
+#include "json.h"
+#include "page.h"
 #include "err.h"
 
 #define OUT_MAX (128u * 1024 * 1024)  /* one page as -J lines */
+#define RESP_MAX (32u * 1024 * 1024)  /* 10 MiB of data in base64 */
 
 struct bpos {
 	const char *seq;
@@ -33,6 +36,8 @@ struct worker {
 	struct bpos *pos;
 	size_t cap;
 	struct deagg d;
+	struct page pg;            /* reused: its memory stays between pages */
+	struct kin_buf req, resp;
 };
 
 static int64_t
@@ -173,6 +178,43 @@ throttle_delay_us(struct worker *wk, struct shard *s)
 	return ms * 1000;
 }
 
+/* ResourceNotFoundException on a shard: the stream was deleted, or the
+ * shard went past the retention period between listing and reading.  Tell
+ * them apart; a shard that is gone counts as read to its end. */
+static void
+shard_not_found(struct worker *wk, struct shard *s, const char *why)
+{
+	struct reader *r = wk->r;
+	struct kin_stream_summary sum;
+	struct kin_awserr ae;
+	char err[KIN_ERRLEN];
+
+	memset(&sum, 0, sizeof sum);
+	memset(&ae, 0, sizeof ae);
+	if (kin_describe_stream_summary(&wk->c, r->stream, &sum, &ae, err) < 0) {
+		if (ae.kind == KIN_AWS_NOT_FOUND)
+			reader_fail(r, KIN_EX_CONFIG, "stream '%s' was deleted "
+			    "while reading: %s", r->stream, why);
+		else
+			reader_fail(r, kin_exit_status(&ae), "cannot read shard "
+			    "'%s': %s; then: %s", s->id, why, err);
+		return;
+	}
+	kin_stream_summary_release(&sum);
+	if (!r->o->cli.quiet)
+		kin_warn(PROG, "shard '%s' is gone (past the retention period?): "
+		    "%s", s->id, why);
+	free(s->iter);
+	s->iter = NULL;
+	pthread_mutex_lock(&r->t->lock);
+	s->state = SH_DONE;
+	r->t->owner->ops->finished(r->t->owner->ctx, s->id);
+	r->t->need_discovery = 1;
+	table_update_locked(r->t);
+	pthread_mutex_unlock(&r->t->lock);
+	reader_kick(r);
+}
+
 /* Get an iterator for s from its last printed record, else its start.
  * 0 done, 1 try later (due set), -1 failed (reported). */
 static int
@@ -235,6 +277,10 @@ open_iterator(struct worker *wk, struct shard *s)
 			vlog(r, 2, "shard '%s': throttled: %s", s->id, err);
 			return 1;
 		}
+		if (ae.kind == KIN_AWS_NOT_FOUND) {
+			shard_not_found(wk, s, err);
+			return -1;
+		}
 		reader_fail(r, kin_exit_status(&ae),
 		    "cannot get an iterator for shard '%s': %s", s->id, err);
 		return -1;
@@ -256,7 +302,7 @@ open_iterator(struct worker *wk, struct shard *s)
 
 /* Print what the page holds (up to the pin), then update the shard. */
 static void
-take_page(struct worker *wk, struct shard *s, struct kin_records *rs)
+take_page(struct worker *wk, struct shard *s, const struct page *rs)
 {
 	struct reader *r = wk->r;
 	char err[KIN_ERRLEN];
@@ -277,6 +323,12 @@ take_page(struct worker *wk, struct shard *s, struct kin_records *rs)
 		struct out_rec o;
 		int dr, nsub;
 
+		if (strlen(k->seq) >= SEQ_MAX) {
+			reader_fail(r, KIN_EX_DATAERR, "shard '%s': sequence "
+			    "number '%.40s...' is longer than 128 digits",
+			    s->id, k->seq);
+			return;
+		}
 		if (limit_ms >= 0 && k->arrival_ms > limit_ms) {
 			stopped = 1;
 			break;
@@ -448,17 +500,22 @@ static void
 step(struct worker *wk, struct shard *s)
 {
 	struct reader *r = wk->r;
-	struct kin_records rs;
 	struct kin_awserr ae;
-	char err[KIN_ERRLEN];
+	char err[KIN_ERRLEN], why[KIN_ERRLEN];
 
 	if (s->iter == NULL && open_iterator(wk, s) != 0)
 		return;
-	kin_records_init(&rs);
+	kin_buf_reset(&wk->req);
+	if (kin_buf_adds(&wk->req, "{\"ShardIterator\":", err) < 0 ||
+	    kin_json_put_str(&wk->req, s->iter, strlen(s->iter), err) < 0 ||
+	    kin_buf_printf(&wk->req, err, ",\"Limit\":%d}", r->o->limit) < 0) {
+		reader_fail(r, KIN_EX_SOFTWARE, "shard '%s': %s", s->id, err);
+		return;
+	}
 	memset(&ae, 0, sizeof ae);
 	s->last_call_us = mono_us();
-	if (kin_get_records(&wk->c, s->iter, r->o->limit, &rs, &ae, err) < 0) {
-		kin_records_release(&rs);
+	if (kin_call_ex(&wk->c, "GetRecords", NULL, KIN_CALL_NO_THROTTLE_RETRY,
+	    wk->req.p, wk->req.len, &wk->resp, &ae, err) < 0) {
 		if (ae.kind == KIN_AWS_THROTTLED) {
 			s->throttles++;
 			pthread_mutex_lock(&r->t->lock);
@@ -474,13 +531,22 @@ step(struct worker *wk, struct shard *s)
 			vlog(r, 2, "shard '%s': %s", s->id, err);
 			return;
 		}
+		if (ae.kind == KIN_AWS_NOT_FOUND) {
+			shard_not_found(wk, s, err);
+			return;
+		}
 		reader_fail(r, kin_exit_status(&ae),
 		    "cannot get records from shard '%s': %s", s->id, err);
 		return;
 	}
+	if (page_parse(&wk->pg, wk->resp.p, wk->resp.len, why) < 0) {
+		reader_fail(r, KIN_EX_UNAVAILABLE, "cannot get records from "
+		    "shard '%s': GetRecords: not a GetRecords answer: %s",
+		    s->id, why);
+		return;
+	}
 	s->throttles = 0;
-	take_page(wk, s, &rs);
-	kin_records_release(&rs);
+	take_page(wk, s, &wk->pg);
 }
 
 /* ---- the workers ---- */
@@ -530,6 +596,20 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* Everything of a worker but its client. */
+static void
+worker_free(struct worker *wk)
+{
+	page_release(&wk->pg);
+	kin_buf_release(&wk->req);
+	kin_buf_release(&wk->resp);
+	kin_buf_release(&wk->out);
+	deagg_release(&wk->d);
+	free(wk->ends);
+	free(wk->pos);
+	free(wk);
+}
+
 int
 reader_grow(struct reader *r, size_t want, char *err)
 {
@@ -550,15 +630,16 @@ reader_grow(struct reader *r, size_t want, char *err)
 		wk->r = r;
 		kin_buf_init(&wk->out, OUT_MAX);
 		deagg_init(&wk->d);
+		page_init(&wk->pg);
+		kin_buf_init(&wk->req, 64 * 1024);
+		kin_buf_init(&wk->resp, RESP_MAX);
 		if (kin_client_clone(&wk->c, r->base, err) < 0) {
-			kin_buf_release(&wk->out);
-			free(wk);
+			worker_free(wk);
 			return -1;
 		}
 		if (pthread_create(&wk->th, NULL, worker_main, wk) != 0) {
 			kin_client_release(&wk->c);
-			kin_buf_release(&wk->out);
-			free(wk);
+			worker_free(wk);
 			return kin_seterr(err, "cannot start a thread");
 		}
 		r->w_v[r->nworkers++] = wk;
@@ -588,11 +669,7 @@ reader_join(struct reader *r, int64_t timeout_ms)
 			continue;
 		}
 		kin_client_release(&wk->c);
-		kin_buf_release(&wk->out);
-		deagg_release(&wk->d);
-		free(wk->ends);
-		free(wk->pos);
-		free(wk);
+		worker_free(wk);
 		r->w_v[i] = NULL;
 	}
 	return rc;

@@ -502,7 +502,7 @@ active() {
 	wait "$pid" || st=$?
 	[ "$st" = 78 ]
 	run cat "$BATS_TEST_TMPDIR/e"
-	assert_output --regexp "^kin-read: (cannot get records from shard 'shardId-000000000000'|cannot get an iterator for shard 'shardId-000000000000'|stream 'del1' is gone).*ResourceNotFoundException"
+	assert_output --regexp "^kin-read: stream 'del1' was deleted while reading: .*ResourceNotFoundException"
 }
 
 # ---- resharding and checkpoints ----

@@ -142,7 +142,7 @@ integer(struct cur *c, int64_t *v)
 }
 
 /* Epoch seconds as JSON writes them (1795633224.436, 1.795633224436E9) to
- * milliseconds, in exact decimal arithmetic, half up. */
+ * milliseconds, in exact decimal arithmetic. */
 static int
 seconds_ms(struct cur *c, int64_t *ms)
 {
@@ -204,8 +204,11 @@ seconds_ms(struct cur *c, int64_t *ms)
 			return -1;
 		for (; d < 0; d++)
 			p10 *= 10;
-		int64_t q = m / p10, rem = m % p10;
-		m = q + (rem * 2 >= p10);
+		/* the service sends whole milliseconds; anything finer is
+		 * left to the library, which rounds through a double */
+		if (m % p10 != 0)
+			return -1;
+		m /= p10;
 	}
 	*ms = m;
 	return 0;

@@ -135,6 +135,17 @@ active() {
 		--query StreamDescriptionSummary.StreamStatus --output text)" = ACTIVE ]
 }
 
+# ---- kin-read's own unit tests (kin-read/test, built by make) ----
+
+@test "unit: GetRecords fast path equals the library parser, KPL, output lines" {
+	local dir=$KIN_ROOT/build/plain/kin-read t
+	[ "${KIN_TEST_BUILD:-plain}" != san ] || dir=$KIN_ROOT/build/san/kin-read
+	for t in page deagg out; do
+		run -0 "$dir/test_$t"
+		assert_output --regexp ', 0 failed$'
+	done
+}
+
 # ---- usage and configuration ----
 
 @test "usage errors exit 64 with a reason" {

@@ -1,0 +1,134 @@
+/* test_out.c — output lines: raw, the -J envelope of DESIGN.md section 1,
+ * -f formats, and the records no mode may print as a line. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "out.h"
+#include "t.h"
+
+static struct out_rec
+rec(const char *data, size_t len, const char *key)
+{
+	struct out_rec r = {
+		.shard = "shardId-000000000001", .seq = "4959", .sub = 2,
+		.key = key, .keylen = strlen(key), .data = data, .len = len,
+		.arrival_ms = 1795633224436,
+	};
+	return r;
+}
+
+/* The line for data in mode (with fmt for OUT_FORMAT), or a marker. */
+static const char *
+line(enum out_mode mode, const char *fmt, const char *data, size_t len,
+    const char *key)
+{
+	static char got[1024];
+	struct out_cfg c = { .mode = mode, .stream = "s\"1" };
+	struct kin_buf b;
+	struct out_rec r = rec(data, len, key);
+	char err[KIN_ERRLEN];
+	int rc;
+
+	out_fmt_init(&c.fmt);
+	if (fmt != NULL && out_fmt_parse(&c.fmt, fmt, err) < 0) {
+		snprintf(got, sizeof got, "FMT %s", err);
+		out_fmt_release(&c.fmt);
+		return got;
+	}
+	kin_buf_init(&b, 4096);
+	kin_buf_adds(&b, "before|", err);
+	rc = out_line(&c, &r, &b, err);
+	if (rc == OUT_UNSAFE_NL)
+		snprintf(got, sizeof got, "NL %s", b.p);
+	else if (rc == OUT_UNSAFE_RS)
+		snprintf(got, sizeof got, "RS %s", b.p);
+	else if (rc < 0)
+		snprintf(got, sizeof got, "ERR %s", err);
+	else
+		snprintf(got, sizeof got, "%s", b.p + 7);
+	kin_buf_release(&b);
+	out_fmt_release(&c.fmt);
+	return got;
+}
+
+#define ENV "{\"stream\":\"s\\\"1\",\"shard\":\"shardId-000000000001\"," \
+	"\"seq\":\"4959\",\"sub\":2,\"key\":\"k\",\"ts\":1795633224436,"
+
+int
+main(void)
+{
+	/* raw */
+	T_STREQ(line(OUT_RAW, NULL, "hello", 5, "k"), "hello\n");
+	T_STREQ(line(OUT_RAW, NULL, "", 0, "k"), "\n");
+	T_STREQ(line(OUT_RAW, NULL, "a\0b", 3, "k"), "a");  /* NUL kept */
+	T_STREQ(line(OUT_RAW, NULL, "a\nb", 3, "k"), "NL before|");
+	T_STREQ(line(OUT_RAW, NULL, "\x1e{}", 3, "k"), "RS before|");
+	T_STREQ(line(OUT_RAW, NULL, "x\x1e", 2, "k"), "x\x1e\n");
+
+	/* -J: JSON values as themselves, the rest as strings or base64 */
+	T_STREQ(line(OUT_JSON, NULL, "{\"a\":[1,2]}", 11, "k"),
+	    ENV "\"data\":{\"a\":[1,2]}}\n");
+	T_STREQ(line(OUT_JSON, NULL, "-1.5e3", 6, "k"), ENV "\"data\":-1.5e3}\n");
+	T_STREQ(line(OUT_JSON, NULL, "\"s\"", 3, "k"), ENV "\"data\":\"s\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "null", 4, "k"), ENV "\"data\":null}\n");
+	T_STREQ(line(OUT_JSON, NULL, "text", 4, "k"), ENV "\"data\":\"text\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "", 0, "k"), ENV "\"data\":\"\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, " 1", 2, "k"), ENV "\"data\":\" 1\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "1 ", 2, "k"), ENV "\"data\":\"1 \"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "[1,\n2]", 6, "k"),
+	    ENV "\"data\":\"[1,\\n2]\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "{\"a\":1", 6, "k"),
+	    ENV "\"data\":\"{\\\"a\\\":1\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "\x1e{}", 3, "k"),
+	    ENV "\"data\":\"\\u001e{}\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "\xff\x00", 2, "k"),
+	    ENV "\"data_b64\":\"/wA=\"}\n");
+	T_STREQ(line(OUT_JSON, NULL, "\"\xff\"", 3, "k"),
+	    ENV "\"data_b64\":\"Iv8i\"}\n");
+
+	/* -f */
+	T_STREQ(line(OUT_FORMAT, "%S %s %n %k %T %t [%d] %%\\n", "d", 1, "k"),
+	    "shardId-000000000001 4959 2 k 1795633224436 "
+	    "2026-11-25T19:00:24.436Z [d] %\n");
+	T_STREQ(line(OUT_FORMAT, "\\x41\\t\\\\\\r", "d", 1, "k"), "A\t\\\r");
+	T_STREQ(line(OUT_FORMAT, "%k\\n", "a\nb", 3, "k"), "k\n");
+	T_STREQ(line(OUT_FORMAT, "%d\\n", "a\nb", 3, "k"), "NL before|");
+	T_STREQ(line(OUT_FORMAT, "%k\\n", "d", 1, "a\nb"), "NL before|");
+	T_STREQ(line(OUT_FORMAT, "%d\\n", "\x1e", 1, "k"), "RS before|");
+	T_STREQ(line(OUT_FORMAT, "<%d>\\n", "\x1e", 1, "k"), "<\x1e>\n");
+	T_STREQ(line(OUT_FORMAT, "\\x1e%d\\n", "x", 1, "k"), "\x1ex\n");
+	T_STREQ(line(OUT_FORMAT, "no newline", "x", 1, "k"), "no newline");
+	T_STREQ(line(OUT_FORMAT, "%q", "x", 1, "k"),
+	    "FMT format '%q': unknown field '%q'");
+	T_STREQ(line(OUT_FORMAT, "50%", "x", 1, "k"),
+	    "FMT format '50%': '%' at the end");
+	T_STREQ(line(OUT_FORMAT, "\\q", "x", 1, "k"),
+	    "FMT format '\\q': unknown escape '\\q'");
+	T_STREQ(line(OUT_FORMAT, "\\x4", "x", 1, "k"),
+	    "FMT format '\\x4': '\\x' needs two hex digits");
+	T_STREQ(line(OUT_FORMAT, "a\\", "x", 1, "k"),
+	    "FMT format 'a\\': '\\' at the end");
+
+	/* the writer: -c cuts a batch at a record boundary */
+	{
+		struct writer w;
+		int fd[2];
+		size_t ends[3] = { 2, 4, 6 };
+		char buf[16];
+		ssize_t k;
+
+		T_CHECK(pipe(fd) == 0);
+		writer_init(&w, fd[1], 2);
+		T_CHECK(writer_put(&w, "a\nb\nc\n", ends, 3) == 2);
+		T_CHECK(writer_full(&w));
+		T_CHECK(writer_put(&w, "d\n", ends, 1) == 0);
+		close(fd[1]);
+		k = read(fd[0], buf, sizeof buf);
+		T_CHECK(k == 4 && memcmp(buf, "a\nb\n", 4) == 0);
+		close(fd[0]);
+		writer_release(&w);
+	}
+	T_DONE();
+}

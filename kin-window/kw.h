@@ -245,6 +245,7 @@ struct win {
 	size_t nbk, capbk;
 	/* sessions: heap of (end, key, session pane) */
 	struct sheap { int64_t when, end; uint32_t key, pane, gen, kind; } *heap;
+	uint32_t gen;                /* last session generation handed out */
 	size_t nheap, capheap;
 	/* firing */
 	struct firekey { uint64_t p1; uint32_t p2, id; } *fire;

@@ -103,7 +103,7 @@ sess_schedule(struct win *w, uint32_t kid, uint32_t id)
 	struct pane *p = win_pane(w, id);
 	int64_t late = w->proctime ? 0 : w->lateness;
 
-	SX(p)->gen++;
+	SX(p)->gen = ++w->gen;   /* unique: a reused pane never matches */
 	if (SX(p)->end - 1 > w->wm)
 		return heap_push(w, SX(p)->end - 1, SX(p)->end, kid, id, SX(p)->gen, 0);
 	return heap_push(w, SX(p)->end - 1 + late, SX(p)->end, kid, id, SX(p)->gen, 1);
@@ -170,12 +170,16 @@ sess_advance(struct win *w, char *err)
 		rc = sess_fire(w, due[i].key, due[i].pane, err);
 		if (rc < 0)
 			break;
-		if (late == 0 || w->wm == INT64_MAX) {
+		/* Its clean-up time may have passed in the same step: then
+		 * it goes now, before any later record (Flink runs both
+		 * timers on this watermark). */
+		if (late == 0 || w->wm == INT64_MAX ||
+		    SX(p)->end - 1 + late <= w->wm) {
 			sess_drop(w, due[i].key, due[i].pane);
 		} else {
-			SX(p)->gen++;
-			if (heap_push(w, SX(p)->end - 1 + late, SX(p)->end, due[i].key,
-			    due[i].pane, SX(p)->gen, 1) < 0)
+			SX(p)->gen = ++w->gen;
+			if (heap_push(w, SX(p)->end - 1 + late, SX(p)->end,
+			    due[i].key, due[i].pane, SX(p)->gen, 1) < 0)
 				rc = kin_seterr(err, "out of memory");
 		}
 	}

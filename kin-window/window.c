@@ -464,6 +464,23 @@ recompute_due(struct win *w)
 	w->due_dirty = 0;
 }
 
+/* Every window whose end - 1 the watermark passed is done, data or not:
+ * a record that comes later for such a window (through a pane it shares
+ * with a newer window) must not fire it — for that window the record is
+ * late, or, inside the allowed lateness, fires it itself (win_add).  Only
+ * after the due windows fired. */
+static void
+mark_done(struct win *w, int64_t wm)
+{
+	if (wm != INT64_MAX) {
+		int64_t done = w->size + fdiv(wm + 1 - w->size, w->slide) *
+		    w->slide;
+
+		if (done > w->fired)
+			w->fired = done;
+	}
+}
+
 int
 win_advance(struct win *w, int64_t wm, char *err)
 {
@@ -477,8 +494,11 @@ win_advance(struct win *w, int64_t wm, char *err)
 	}
 	if (w->due_dirty)
 		recompute_due(w);
-	if (wm < w->due && wm < w->cleanup_due)
+	if (wm < w->due && wm < w->cleanup_due) {
+		/* Nothing to fire: only the frontier moves (see below). */
+		mark_done(w, wm);
 		return 0;
+	}
 	for (;;) {
 		int64_t E = next_end(w);
 
@@ -488,6 +508,7 @@ win_advance(struct win *w, int64_t wm, char *err)
 			return -1;
 		w->fired = E;
 	}
+	mark_done(w, wm);
 	cleanup(w);
 	recompute_due(w);
 	return 0;
@@ -496,13 +517,8 @@ win_advance(struct win *w, int64_t wm, char *err)
 int64_t
 win_next_due(const struct win *w)
 {
-	if (w->gap) {
-		/* The heap may hold stale entries: a harmless early wake. */
-		for (size_t i = 0; i < w->nheap; i++)
-			if (w->heap[i].kind == 0)
-				return w->heap[0].when;
-		return INT64_MAX;
-	}
+	if (w->gap)   /* stale or clean-up entries only wake early */
+		return w->nheap ? w->heap[0].when : INT64_MAX;
 	if (w->due_dirty)
 		recompute_due((struct win *)(uintptr_t)w);
 	return w->due;

@@ -256,6 +256,172 @@ EOF
 		'B 2021-03-04T10:01:00.000Z 2021-03-04T10:01:10.000Z 1 7 7 7')"
 }
 
+# A model of Flink's rules written record by record, with no panes: every
+# window of every record kept apart (WindowOperator + EventTimeTrigger),
+# compared with kin-window on random out-of-order input.
+@test "sliding windows agree with a per-record model of Flink on random disorder and lateness" {
+	cat >model.py <<'PYEOF'
+import json, random, sys
+def model(recs, size, slide, delay, late):
+    wm = None
+    state = {}      # (start, key) -> [count, sum, max, first]
+    fired = set()
+    out, lates = [], []
+    def emit(s, k):
+        c, sm, mx, f = state[(s, k)]
+        out.append("%d %s %d %d %d %d" % (s + size, k, c, sm, mx, f))
+    for t, k, p in recs:
+        starts = []
+        s = (t // slide) * slide
+        while s > t - size:
+            starts.append(s)
+            s -= slide
+        starts.reverse()
+        ok = False
+        for s in starts:
+            E = s + size
+            if wm is not None and E - 1 + late <= wm:
+                continue
+            ok = True
+            st = state.setdefault((s, k), [0, 0, None, p])
+            st[0] += 1; st[1] += p; st[2] = p if st[2] is None else max(st[2], p)
+            if wm is not None and E - 1 <= wm:
+                emit(s, k); fired.add((s, k))
+        if not ok:
+            lates.append((t, k, p))
+            continue
+        nw = t - delay
+        if wm is None or nw > wm:
+            wm = nw
+            due = sorted((s + size, k, s) for (s, k) in state if (s, k) not in fired and s + size - 1 <= wm)
+            for E, k2, s in due:
+                emit(s, k2); fired.add((s, k2))
+            for (s, k2) in [x for x in state if x[0] + size - 1 + late <= wm]:
+                del state[(s, k2)]; fired.discard((s, k2))
+    due = sorted((s + size, k, s) for (s, k) in state if (s, k) not in fired)
+    for E, k, s in due:
+        emit(s, k)
+    return out, lates
+
+if __name__ == "__main__":
+    seed, n, size, slide, delay, late, disorder = map(int, sys.argv[1:8])
+    rnd = random.Random(seed)
+    recs = []
+    t0 = 1000000
+    for i in range(n):
+        t = t0 + i * 7 + rnd.randint(-disorder, disorder)   # ms
+        recs.append((t, rnd.choice("abc"), rnd.randint(-50, 50)))
+    with open("in.ndjson", "w") as f:
+        for t, k, p in recs:
+            f.write(json.dumps({"T": t, "K": k, "P": p}) + "\n")
+    out, lates = model(recs, size, slide, delay, late)
+    with open("want", "w") as f:
+        f.write("".join(l + "\n" for l in out))
+    with open("want.late", "w") as f:
+        for t, k, p in lates:
+            f.write(json.dumps({"T": t, "K": k, "P": p}) + "\n")
+PYEOF
+	# seed records size slide max-delay lateness disorder (ms)
+	while read -r seed n size slide delay late dis; do
+		python3 model.py "$seed" "$n" "$size" "$slide" "$delay" "$late" "$dis"
+		rm -f got.late
+		kin-window -q -t T -k K --time-format epoch_ms --size "${size}ms" --slide "${slide}ms" \
+			--max-delay "${delay}ms" --allowed-lateness "${late}ms" -a count -a sum:P -a max:P \
+			-a first:P --late got.late -f '{end:ms} {K} {count} {sum_P} {max_P} {first_P}' in.ndjson >got
+		touch got.late
+		cmp want got || { echo "windows differ: $seed $size $slide $delay $late"; diff want got | head; return 1; }
+		cmp want.late got.late || { echo "late records differ: $seed"; return 1; }
+	done <<'EOF'
+1 3000 100 50 0 0 30
+2 3000 100 50 40 0 60
+3 3000 100 50 20 80 90
+4 3000 90 60 10 30 60
+5 3000 100 100 0 50 40
+6 3000 70 7 25 25 100
+7 4000 60 20 0 100 150
+8 4000 1000 10 5 5 300
+EOF
+}
+
+@test "session windows agree with a per-record model of Flink's merging" {
+	cat >smodel.py <<'PYEOF'
+import json, random, sys
+def model(recs, gap, delay, late):
+    wm = None
+    sess = {}   # key -> list of [start, end, count, sum, first, fired]
+    out, lates = [], []
+    def emit(k, w):
+        out.append("%d %d %s %d %d %d" % (w[0], w[1], k, w[2], w[3], w[4]))
+    for t, k, p in recs:
+        ns, ne = t, t + gap
+        L = sess.setdefault(k, [])
+        over = [w for w in L if w[0] <= ne and w[1] >= ns]
+        ms = min([ns] + [w[0] for w in over]); me = max([ne] + [w[1] for w in over])
+        if wm is not None and me - 1 + late <= wm:
+            lates.append((t, k, p)); continue
+        if over:
+            first = min(over, key=lambda w: w[6])
+            m = [ms, me, sum(w[2] for w in over), sum(w[3] for w in over), first[4], 0, first[6]]
+            for w in over: L.remove(w)
+        else:
+            m = [ns, ne, 0, 0, p, 0, seq[0]]
+        m[2] += 1; m[3] += p
+        seq[0] += 1
+        L.append(m)
+        if wm is not None and me - 1 <= wm:
+            emit(k, m); m[5] = 1
+        nw = t - delay
+        if wm is None or nw > wm:
+            wm = nw
+            due = sorted((w[1], k2, w[0]) for k2, LL in sess.items() for w in LL if not w[5] and w[1] - 1 <= wm)
+            for e, k2, s in due:
+                w = [w for w in sess[k2] if w[0] == s][0]
+                emit(k2, w); w[5] = 1
+            for k2, LL in sess.items():
+                sess[k2] = [w for w in LL if not (w[1] - 1 + late <= wm)]
+    due = sorted((w[1], k2, w[0]) for k2, LL in sess.items() for w in LL if not w[5])
+    for e, k2, s in due:
+        w = [w for w in sess[k2] if w[0] == s][0]
+        emit(k2, w)
+    return out, lates
+seq = [0]
+if __name__ == "__main__":
+    seed, n, gap, delay, late, disorder = map(int, sys.argv[1:7])
+    rnd = random.Random(seed)
+    recs = []
+    t = 1000000
+    for i in range(n):
+        t += rnd.choice([1, 2, 3, 5, 40, 90])
+        recs.append((t + rnd.randint(-disorder, disorder), rnd.choice("abc"), rnd.randint(-50, 50)))
+    with open("in.ndjson", "w") as f:
+        for tt, k, p in recs:
+            f.write(json.dumps({"T": tt, "K": k, "P": p}) + "\n")
+    out, lates = model(recs, gap, delay, late)
+    open("want", "w").write("".join(l + "\n" for l in out))
+    with open("want.late", "w") as f:
+        for tt, k, p in lates:
+            f.write(json.dumps({"T": tt, "K": k, "P": p}) + "\n")
+PYEOF
+	# seed records gap max-delay lateness disorder (ms)
+	while read -r seed n gap delay late dis; do
+		python3 smodel.py "$seed" "$n" "$gap" "$delay" "$late" "$dis"
+		rm -f got.late
+		kin-window -q -t T -k K --time-format epoch_ms --gap "${gap}ms" --max-delay "${delay}ms" \
+			--allowed-lateness "${late}ms" -a count -a sum:P -a first:P --late got.late \
+			-f '{start:ms} {end:ms} {K} {count} {sum_P} {first_P}' in.ndjson >got
+		touch got.late
+		cmp want got || { echo "sessions differ: $seed $gap $delay $late"; diff want got | head; return 1; }
+		cmp want.late got.late || { echo "late records differ: $seed"; return 1; }
+	done <<'EOF'
+1 3000 30 0 0 0
+2 3000 30 20 0 30
+3 3000 25 10 40 60
+4 3000 100 5 5 80
+5 3000 10 0 100 100
+6 4000 50 30 30 120
+EOF
+}
+
 @test "keys: several fields, none, escapes and numbers" {
 	printf '%s\n' '{"A":"x","B":1,"T":0}' '{"A":"\u0078","B":1,"T":1}' '{"A":"x","B":2,"T":2}' >k.ndjson
 	run -0 --separate-stderr kin-window -t T -k A,B --size 1m k.ndjson

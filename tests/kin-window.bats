@@ -505,6 +505,32 @@ EOF
 	assert_stderr --partial 'other window options'
 }
 
+@test "a restart from a barrier's state gives the same results, for every aggregate and sessions" {
+	python3 - <<'EOF' >in.ndjson
+import json, random
+r = random.Random(9)
+t = 1000000
+for i in range(3000):
+    t += r.choice([1, 2, 3, 5, 40, 90])
+    print(json.dumps({"T": t + r.randint(-60, 60), "K": r.choice("abc"), "P": r.randint(-50, 50) / 4, "Q": r.randint(1, 9)}))
+EOF
+	head -1500 in.ndjson >a.nd
+	printf '\036{"kin":"barrier","id":1}\n' >>a.nd
+	tail -n +1501 in.ndjson >b.nd
+	printf '\036{"kin":"end"}\n' >>b.nd
+	aggs=(-a count -a sum:P -a min:P -a max:P -a avg:P -a first:P -a last:P -a open:P -a close:P
+		-a vwap:P*Q -a stddev:P -a p50:P -a p99:P -a max_by:P -a min_by:P)
+	for win in "--gap 25ms" "--size 70ms --slide 7ms" "--size 100ms"; do
+		# shellcheck disable=SC2086 # $win is two or four words
+		args=(-q -t T -k K --time-format epoch_ms $win --max-delay 10ms --allowed-lateness 40ms "${aggs[@]}")
+		rm -f st
+		run -75 --separate-stderr kin-window "${args[@]}" --state st a.nd
+		kin-window "${args[@]}" --state st b.nd >o2
+		kin-window "${args[@]}" in.ndjson >full
+		assert_equal "$(printf '%s\n' "$output" | grep -v $'^\036'; grep -v $'^\036' o2)" "$(cat full)"
+	done
+}
+
 @test "restore loads the snapshot of that barrier" {
 	trades >t.ndjson
 	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":5}\n'; printf '\036{"kin":"end"}\n'; } >p1

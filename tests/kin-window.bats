@@ -521,7 +521,7 @@ EOF
 	aggs=(-a count -a sum:P -a min:P -a max:P -a avg:P -a first:P -a last:P -a open:P -a close:P
 		-a vwap:P*Q -a stddev:P -a p50:P -a p99:P -a max_by:P -a min_by:P)
 	for win in "--gap 25ms" "--size 70ms --slide 7ms" "--size 100ms"; do
-		# shellcheck disable=SC2086 # $win is two or four words
+		# shellcheck disable=SC2206 # $win is two or four words
 		args=(-q -t T -k K --time-format epoch_ms $win --max-delay 10ms --allowed-lateness 40ms "${aggs[@]}")
 		rm -f st
 		run -75 --separate-stderr kin-window "${args[@]}" --state st a.nd

@@ -230,6 +230,20 @@ rv_swap(struct rv *a, struct rv *b)
 }
 
 
+/* Java's Double.compareTo order, which Flink's max/min/maxBy/minBy use:
+ * as <, but -0.0 comes before 0.0 (no NaN can come from JSON). */
+static inline int
+jlt(double a, double b)
+{
+	return a < b || (a == 0 && b == 0 && signbit(a) && !signbit(b));
+}
+
+static inline int
+jgt(double a, double b)
+{
+	return jlt(b, a);
+}
+
 void
 agg_init(const struct aggs *g, unsigned char *st)
 {
@@ -256,14 +270,14 @@ agg_update(const struct aggs *g, unsigned char *st, uint64_t count,
 		case AG_MIN: case AG_LOW: {
 			double *d = AT(st, a, double);
 
-			if (count == 0 || v < *d)
+			if (count == 0 || jlt(v, *d))
 				*d = v;
 			break;
 		}
 		case AG_MAX: case AG_HIGH: {
 			double *d = AT(st, a, double);
 
-			if (count == 0 || v > *d)
+			if (count == 0 || jgt(v, *d))
 				*d = v;
 			break;
 		}
@@ -315,8 +329,8 @@ agg_update(const struct aggs *g, unsigned char *st, uint64_t count,
 			struct st_by *b = AT(st, a, struct st_by);
 
 			/* Flink's maxBy/minBy: the first record on ties. */
-			if (count == 0 || (a->fn == AG_MAXBY ? v > b->v :
-			    v < b->v)) {
+			if (count == 0 || (a->fn == AG_MAXBY ? jgt(v, b->v) :
+			    jlt(v, b->v))) {
 				b->v = v;
 				b->seq = r->seq;
 				rv_set(&b->rec, r->line, r->linelen);
@@ -344,11 +358,11 @@ agg_merge(const struct aggs *g, unsigned char *A, uint64_t acount,
 			*AT(A, a, double) += *AT(B, a, double);
 			break;
 		case AG_MIN: case AG_LOW:
-			if (take || *AT(B, a, double) < *AT(A, a, double))
+			if (take || jlt(*AT(B, a, double), *AT(A, a, double)))
 				*AT(A, a, double) = *AT(B, a, double);
 			break;
 		case AG_MAX: case AG_HIGH:
-			if (take || *AT(B, a, double) > *AT(A, a, double))
+			if (take || jgt(*AT(B, a, double), *AT(A, a, double)))
 				*AT(A, a, double) = *AT(B, a, double);
 			break;
 		case AG_FIRST: case AG_LAST: {
@@ -402,11 +416,12 @@ agg_merge(const struct aggs *g, unsigned char *A, uint64_t acount,
 		case AG_MAXBY: case AG_MINBY: {
 			struct st_by *x = AT(A, a, struct st_by);
 			struct st_by *y = AT(B, a, struct st_by);
-			int better = a->fn == AG_MAXBY ? y->v > x->v :
-			    y->v < x->v;
+			int better = a->fn == AG_MAXBY ? jgt(y->v, x->v) :
+			    jlt(y->v, x->v);
 
 			if (take || better ||
-			    (y->v == x->v && y->seq < x->seq)) {
+			    (!jgt(y->v, x->v) && !jlt(y->v, x->v) &&
+			    y->seq < x->seq)) {
 				x->v = y->v;
 				x->seq = y->seq;
 				if (owned)

@@ -341,7 +341,19 @@ lit_eq(const char *a, const char *b, size_t n)
 			return 0;
 		a += 8, b += 8, n -= 8;
 	}
-	return memcmp(a, b, n) == 0;
+	if (n >= 4) {
+		uint32_t x, y, x2, y2;
+
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		memcpy(&x2, a + n - 4, 4);
+		memcpy(&y2, b + n - 4, 4);
+		return x == y && x2 == y2;
+	}
+	for (; n; n--)
+		if (*a++ != *b++)
+			return 0;
+	return 1;
 }
 
 static int

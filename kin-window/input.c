@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,19 @@ progress(struct run *r)
 	if (r->progress_us != 0) {
 		if (r->w.wm != INT64_MIN && r->w.wm != INT64_MAX)
 			fmt_time(wm, sizeof wm, r->w.wm, NULL);
+		char lag[48] = "";
+
+		/* Lag: how far event time trails the clock. */
+		if (!r->w.proctime && r->w.have_ts)
+			snprintf(lag, sizeof lag, ", lag %.3fs",
+			    (double)(wall_ms() - r->w.max_ts) / 1000.0);
 		kin_warn(PROG, "%llu records in, %llu windows out, %.0f "
-		    "records/s, %llu live panes, watermark %s%s",
+		    "records/s, %llu live panes, watermark %s%s%s",
 		    (unsigned long long)r->records,
 		    (unsigned long long)r->em.emitted,
 		    (double)(r->records - r->progress_records) * 1e6 /
 		    (double)dt, (unsigned long long)r->w.live_panes, wm,
-		    r->w.proctime ? " (processing time)" : "");
+		    r->w.proctime ? " (processing time)" : "", lag);
 	}
 	r->progress_us = now;
 	r->progress_records = r->records;

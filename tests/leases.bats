@@ -28,10 +28,16 @@ setup() {
 }
 
 teardown() {
-	local p
+	local p f
 	for p in "${PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
+	done
+	# what the workers said, for a failed test's report
+	for f in "$BATS_TEST_TMPDIR"/*.err "$BATS_TEST_TMPDIR"/fault.log; do
+		[ -s "$f" ] || continue
+		echo "--- ${f##*/}"
+		tail -n 20 "$f"
 	done
 }
 
@@ -284,7 +290,7 @@ reading() {
 @test "a renewal whose answer was lost is recognised as applied, not as a lost lease" {
 	faultproxy
 	DDB_VIA=$PROXY worker A
-	wait_for -t 10 is_reading "12"
+	wait_for -t 20 is_reading "12"
 	# renewals are applied, then the connection is reset: the retry finds
 	# the counter moved and asks the row whether the move was its own
 	echo 'op=UpdateItem count=3 reset=after' >"$RULES"
@@ -300,7 +306,7 @@ reading() {
 	faultproxy
 	DDB_VIA=$PROXY worker A
 	worker B
-	wait_for -t 12 is_reading "6 6"
+	wait_for -t 20 is_reading "6 6"
 	# A's connections are refused for longer than the failover time
 	echo 'count=1 refuse=6' >"$RULES"
 	# A gives its shards up as not renewed in time, B takes them expired

@@ -508,13 +508,22 @@ run_main(struct opts *o, int argc, char **argv)
 		/* A reader that went away (EPIPE) is not worth a word. */
 		if (!r.em.epipe)
 			kin_warn(PROG, "%s", err);
-		if (!r.em.epipe && o->state && save_state(&r, r.last_barrier,
-		    r.last_barrier_len, err) < 0)
+		if (!r.em.epipe && o->state && !r.seen_barrier &&
+		    save_state(&r, NULL, 0, err) < 0)
 			kin_warn(PROG, "%s", err);
 		status = KIN_EX_IOERR;
 	} else if (rc == IN_TERM && o->state) {
-		/* Stopped: keep the open windows for the next start. */
-		if (save_state(&r, r.last_barrier, r.last_barrier_len, err) < 0) {
+		/* Stopped: keep the open windows for the next start.  With
+		 * barriers the snapshot of the last one stays: upstream
+		 * replays from it, and a snapshot of later records would
+		 * count them twice. */
+		if (r.seen_barrier) {
+			if (o->cli.verbose)
+				kin_warn(PROG, "stopped; the state of barrier "
+				    "%.*s stays in '%s'",
+				    (int)r.last_barrier_len, r.last_barrier ?
+				    r.last_barrier : "", o->state);
+		} else if (save_state(&r, NULL, 0, err) < 0) {
 			kin_warn(PROG, "%s", err);
 			status = KIN_EX_IOERR;
 		}

@@ -561,6 +561,24 @@ EOF
 	assert_line --index 0 --partial '"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":1,"sum_PRICE":12.5'
 }
 
+@test "SIGTERM after a barrier keeps that barrier's snapshot" {
+	trades >t.ndjson
+	mkfifo in
+	kin-window -t EVENT_TIME --size 1m -a sum:PRICE --state st <in >out 2>err &
+	pid=$!
+	exec 7>in
+	head -1 t.ndjson >&7
+	printf '\036{"kin":"barrier","id":3}\n' >&7
+	sed -n 2p t.ndjson >&7
+	printf '\036{"kin":"ping"}\n' >&7
+	wait_for grep -q ping out
+	kill -TERM $pid
+	wait $pid
+	exec 7>&-
+	head -1 st | grep -q '"barrier":3'
+	[ "$(grep -c '"k":' st)" -eq 1 ]
+}
+
 @test "processing time: a window fires when the clock passes its end, input still open" {
 	mkfifo in
 	kin-window --size 1s -a sum:P -k K <in >out 2>err &

@@ -602,6 +602,21 @@ EOF
 	wait $pid
 }
 
+@test "write failures are loud: output, state" {
+	printf '%s\n' '{"T":1,"K":"a"}' >one.nd
+	run -74 --separate-stderr bash -c 'kin-window -t T -k K --size 1s one.nd >/dev/full'
+	assert_stderr 'kin-window: cannot write output: No space left on device'
+	printf '%s\n' '{"T":1,"K":"a"}' $'\036{"kin":"barrier","id":1}' >two.nd
+	run -74 --separate-stderr kin-window -t T -k K --size 1s --state "$BATS_TEST_TMPDIR/no/st" two.nd
+	assert_stderr --partial "kin-window: cannot write state '$BATS_TEST_TMPDIR/no/st.tmp."
+	# nothing is left behind when the write fails half way
+	mkdir ro && chmod 500 ro
+	if [ "$(id -u)" -ne 0 ]; then
+		run -74 --separate-stderr kin-window -t T -k K --size 1s --state ro/st two.nd
+		[ -z "$(ls ro)" ]
+	fi
+}
+
 @test "usage errors exit 64" {
 	run -64 --separate-stderr kin-window
 	assert_stderr --partial 'give either --size'

@@ -288,6 +288,7 @@ pop(struct kin_efo *e, struct kin_efo_event *out)
 		out->ae = &ev->ae;
 		out->err = ev->err;
 		e->rr = i + 1;
+		e->handed++;
 		if (s->finished && s->head == NULL) {
 			remove_at(e, i);
 		} else if (s->paused && s->easy != NULL &&
@@ -327,6 +328,16 @@ tend(struct kin_efo *e, int64_t now, int64_t *next)
 			kin_efo_probe(s);
 		if (s->finished || s->easy == NULL)
 			continue;
+		if (e->cfg.max_life_ms > 0 && s->events_now > 0 &&
+		    now - s->started_us >= e->cfg.max_life_ms * 1000) {
+			/* as the service's 5-minute end: on at once from the
+			 * continuation (what was decoded is queued) */
+			kin_efo_drop(s);
+			e->resubscribes++;
+			if (kin_efo_start(s) < 0)
+				kin_efo_give_up(s);
+			continue;
+		}
 		if (s->paused) {
 			s->data_us = now;   /* silence is ours, not the server's */
 		} else if (now - s->data_us > idle) {
@@ -374,8 +385,10 @@ kin_efo_next(struct kin_efo *e, int64_t timeout_ms, struct kin_efo_event *ev,
 	for (;;) {
 		int64_t next = deadline, wait_ms;
 
-		if (pop(e, ev))
-			return 1;
+		/* curl runs on every call, events queued or not, so the
+		 * connection is served (pings, other shards) while the caller
+		 * works through a backlog, and a shard whose queue is full is
+		 * paused by its write callback rather than read on */
 		tend(e, now, &next);
 		mc = curl_multi_perform(e->multi, &running);
 		if (mc != CURLM_OK)

@@ -65,6 +65,10 @@ struct kin_efo_cfg {
 	int max_failures;     /* failed subscribes in a row before the shard
 	                         is given up with an ERROR event; default 12 */
 	int64_t connect_timeout_ms;  /* default 5000 */
+	int64_t max_life_ms;  /* end each subscription after this long and
+	                         go on from its continuation, as the service
+	                         does after 5 minutes; 0 = leave it to the
+	                         service (tests use it to resubscribe often) */
 };
 
 enum kin_efo_kind {
@@ -110,6 +114,7 @@ struct kin_efo {
 	int woken;                 /* kin_efo_wakeup was called (atomic) */
 	unsigned long long subscribes, resubscribes, events, records;
 	unsigned long long pauses;
+	unsigned long long handed;  /* events handed out by kin_efo_next */
 	/* what the transfers ran on: HTTP/2 ones, and the distinct local
 	 * ports (connections) seen, to show the streams were multiplexed */
 	unsigned long long h2;

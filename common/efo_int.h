@@ -48,6 +48,7 @@ struct kin_efo_sub {
 	int failures;             /* in a row */
 	int64_t due_us;           /* next subscribe, when none runs */
 	int64_t data_us;          /* last byte received */
+	int64_t started_us;       /* when the running transfer began */
 	int closed;               /* kin_efo_closed said so */
 	int probe;                /* an end probe is due */
 	int64_t probe_us;         /* last probe */

@@ -360,7 +360,7 @@ kin_efo_start(struct kin_efo_sub *s)
 		kin_efo_drop(s);
 		goto oom;
 	}
-	s->data_us = kin_efo_mono_us();
+	s->data_us = s->started_us = kin_efo_mono_us();
 	e->subscribes++;
 	return 0;
 oom:

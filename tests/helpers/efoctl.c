@@ -23,6 +23,7 @@ struct opts {
 	int64_t timeout_ms;       /* -t: give up after this long */
 	int64_t discovery_ms;     /* --discovery */
 	int64_t slow_ms;          /* --slow: sleep after each event */
+	int64_t life_ms;          /* --life: resubscribe this often */
 	long long buffer;         /* --buffer: per-shard bytes before pause */
 	const char *from;         /* --from */
 	int lng;                  /* -l: shard, seq, data */
@@ -50,8 +51,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: efoctl [-lv] [-n COUNT] [-t DURATION] [--from TYPE] "
 	    "[--discovery DURATION]\n"
-	    "              [--slow DURATION] [--buffer BYTES] [--deregister] "
-	    "[--stats] STREAM CONSUMER\n"
+	    "              [--slow DURATION] [--buffer BYTES] [--life DURATION]\n"
+	    "              [--deregister] [--stats] STREAM CONSUMER\n"
 	    "       efoctl --list STREAM\n");
 	exit(status);
 }
@@ -201,6 +202,7 @@ run(struct kin_client *c, const struct opts *o, const char *stream,
 	}
 	memset(&cfg, 0, sizeof cfg);
 	cfg.max_buffered = (size_t)o->buffer;
+	cfg.max_life_ms = o->life_ms;
 	if (kin_efo_init(&e, c, stream, con.arn, &cfg, err) < 0) {
 		kin_warn(PROG, "%s", err);
 		kin_consumer_release(&con);
@@ -244,6 +246,9 @@ run(struct kin_client *c, const struct opts *o, const char *stream,
 			if (s != NULL)
 				s->n++;
 		}
+		/* the tests watch the output grow */
+		if (ev.recs->n > 0)
+			fflush(stdout);
 		if (ev.kind == KIN_EFO_END && s != NULL) {
 			s->state = DONE;
 			for (size_t i = 0; i < ev.recs->nchildren; i++) {
@@ -265,10 +270,10 @@ run(struct kin_client *c, const struct opts *o, const char *stream,
 		}
 	}
 	if (o->stats)
-		kin_warn(PROG, "stats: records %lld events %llu subscribes %llu "
-		    "resubscribes %llu pauses %llu http2 %llu connections %zu",
-		    printed, e.events, e.subscribes, e.resubscribes, e.pauses,
-		    e.h2, e.nports);
+		kin_warn(PROG, "stats: records %lld events %llu handed %llu "
+		    "subscribes %llu resubscribes %llu pauses %llu http2 %llu "
+		    "connections %zu", printed, e.events, e.handed,
+		    e.subscribes, e.resubscribes, e.pauses, e.h2, e.nports);
 	kin_efo_release(&e);
 	if (o->deregister && kin_deregister_stream_consumer(c, NULL, NULL,
 	    con.arn, &ae, err) < 0) {
@@ -290,7 +295,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_FROM = 1000, O_DISC, O_SLOW, O_BUF, O_DEREG, O_LIST,
-	    O_STATS };
+	    O_STATS, O_LIFE };
 	static const struct option longopts[] = {
 		KIN_CLI_LONGOPTS,
 		{ "from",       required_argument, NULL, O_FROM },
@@ -300,6 +305,7 @@ main(int argc, char **argv)
 		{ "deregister", no_argument,       NULL, O_DEREG },
 		{ "list",       no_argument,       NULL, O_LIST },
 		{ "stats",      no_argument,       NULL, O_STATS },
+		{ "life",       required_argument, NULL, O_LIFE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
@@ -328,6 +334,7 @@ main(int argc, char **argv)
 		case 't':
 		case O_DISC:
 		case O_SLOW:
+		case O_LIFE:
 			if (kin_parse_duration_ms(optarg, &ms, err) < 0)
 				kin_die(PROG, KIN_EX_USAGE, "bad duration: %s",
 				    err);
@@ -335,6 +342,8 @@ main(int argc, char **argv)
 				o.timeout_ms = ms;
 			else if (ch == O_DISC)
 				o.discovery_ms = ms;
+			else if (ch == O_LIFE)
+				o.life_ms = ms;
 			else
 				o.slow_ms = ms;
 			break;

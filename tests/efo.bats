@@ -138,6 +138,7 @@ lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 	# every child read, and only after the last record of its parent
 	aws_local kinesis list-shards --stream-name ereshard --output text \
 		--query 'Shards[].[ShardId,ParentShardId]' >"$t/shards"
+	# shellcheck disable=SC2016 # an awk program
 	run -0 awk -F'\t' 'NR == FNR { par[$1] = $2; next }
 		{ if (!($1 in first)) first[$1] = FNR; last[$1] = FNR }
 		END { for (c in par) if (par[c] != "None") {

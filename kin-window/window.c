@@ -203,16 +203,64 @@ key_prefix(const struct kkey *k, struct firekey *f)
 		f->p2 = f->p2 << 8 | b[i];
 }
 
-static int
-cmp_fire(const void *a, const void *b)
+static inline int
+fire_lt(const struct firekey *a, const struct firekey *b)
 {
-	const struct firekey *x = a, *y = b;
+	if (a->p1 != b->p1)
+		return a->p1 < b->p1;
+	if (a->p2 != b->p2)
+		return a->p2 < b->p2;
+	return cmp_keys(&a->id, &b->id) < 0;
+}
 
-	if (x->p1 != y->p1)
-		return x->p1 < y->p1 ? -1 : 1;
-	if (x->p2 != y->p2)
-		return x->p2 < y->p2 ? -1 : 1;
-	return cmp_keys(&x->id, &y->id);
+/* Quicksort on the prefixes (median of three, insertion sort below 16,
+ * the smaller side first so the stack stays shallow): qsort's calls
+ * through a pointer cost more than the comparisons at a million keys. */
+static void
+sort_fire(struct firekey *v, size_t n)
+{
+	while (n > 16) {
+		size_t i = 0, j = n - 1, m = n / 2;
+		struct firekey t, piv;
+
+		if (fire_lt(&v[m], &v[0]))
+			t = v[m], v[m] = v[0], v[0] = t;
+		if (fire_lt(&v[j], &v[0]))
+			t = v[j], v[j] = v[0], v[0] = t;
+		if (fire_lt(&v[j], &v[m]))
+			t = v[j], v[j] = v[m], v[m] = t;
+		piv = v[m];
+		for (;;) {
+			while (fire_lt(&v[i], &piv))
+				i++;
+			while (fire_lt(&piv, &v[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = v[i], v[i] = v[j], v[j] = t;
+			i++;
+			j--;
+		}
+		/* [0, j] <= pivot <= [j + 1, n) */
+		if (j + 1 < n - j - 1) {
+			sort_fire(v, j + 1);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			sort_fire(v + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct firekey t = v[i];
+		size_t k = i;
+
+		while (k > 0 && fire_lt(&t, &v[k - 1])) {
+			v[k] = v[k - 1];
+			k--;
+		}
+		v[k] = t;
+	}
 }
 
 static int
@@ -282,7 +330,7 @@ fire_end(struct win *w, int64_t E, char *err)
 	}
 	if (w->nfire > 1) {
 		sort_km = &w->km;
-		qsort(w->fire, w->nfire, sizeof *w->fire, cmp_fire);
+		sort_fire(w->fire, w->nfire);
 	}
 	for (size_t i = 0; i < w->nfire; i++) {
 		/* Keys and panes are scattered: fetch ahead. */

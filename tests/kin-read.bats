@@ -206,6 +206,30 @@ active() {
 	assert_output 'from-config'
 }
 
+@test "checkpoint files: another stream's 78, not a checkpoint 65, unwritable 74" {
+	mkstream ckbad 1
+	printf '%s\n' '{"kin":"checkpoint","version":1,"stream":"other","shards":[]}' \
+		>"$BATS_TEST_TMPDIR/other"
+	run -78 --separate-stderr kin-read -s ckbad -e --checkpoint "$BATS_TEST_TMPDIR/other"
+	assert_stderr "kin-read: checkpoint '$BATS_TEST_TMPDIR/other' is for stream 'other', not 'ckbad'"
+	printf 'garbage\n' >"$BATS_TEST_TMPDIR/junk"
+	run -65 --separate-stderr kin-read -s ckbad -e --checkpoint "$BATS_TEST_TMPDIR/junk"
+	assert_stderr --partial "kin-read: checkpoint '$BATS_TEST_TMPDIR/junk': json:"
+	printf '%s\n' '{"kin":"checkpoint","version":1,"stream":"ckbad","shards":[{"id":"shardId-000000000000","seq":"12x","sub":0}]}' \
+		>"$BATS_TEST_TMPDIR/badseq"
+	run -65 --separate-stderr kin-read -s ckbad -e --checkpoint "$BATS_TEST_TMPDIR/badseq"
+	assert_stderr --partial "shard 'shardId-000000000000': bad \"seq\""
+	run -74 --separate-stderr kin-read -s ckbad -e --checkpoint "$BATS_TEST_TMPDIR/no/such/dir/ck"
+	assert_stderr --partial "kin-read: cannot create '$BATS_TEST_TMPDIR/no/such/dir/ck.tmp'"
+}
+
+@test "a failing stdout is exit 74 with the reason" {
+	mkstream full1 1
+	node "$JS/put.js" full1 0 10 2
+	run -74 --separate-stderr bash -c 'timeout 60 kin-read -s full1 -o trim-horizon -e >/dev/full'
+	assert_stderr 'kin-read: cannot write to stdout: No space left on device'
+}
+
 # ---- reading ----
 
 @test "an empty stream with -e ends at once" {

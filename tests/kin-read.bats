@@ -137,10 +137,10 @@ active() {
 
 # ---- kin-read's own unit tests (kin-read/test, built by make) ----
 
-@test "unit: GetRecords fast path equals the library parser, KPL, output lines" {
+@test "unit: GetRecords fast path equals the library parser, KPL, output lines, shard order" {
 	local dir=$KIN_ROOT/build/plain/kin-read t
 	[ "${KIN_TEST_BUILD:-plain}" != san ] || dir=$KIN_ROOT/build/san/kin-read
-	for t in page deagg out; do
+	for t in page deagg out shards; do
 		run -0 "$dir/test_$t"
 		assert_output --regexp ', 0 failed$'
 	done

@@ -10,7 +10,8 @@
 #          concurrently, GetRecords Limit 10000, until a page is empty and
 #          MillisBehindLatest is 0
 #      records/s (wall clock) and client CPU (user+sys of the client and its
-#      children, /usr/bin/time) per 100 000 records, medians of RUNS runs,
+#      children, getrusage in microseconds) per 100 000 records, medians of
+#      RUNS runs,
 #      then the ratios.  Targets: kin-read at >= 90% of the best other's
 #      rate (the estimate of what kinesalite serves), and >= 10x less CPU
 #      per record than the best other.
@@ -32,7 +33,7 @@ RUNS=${RUNS:-3}
 LAT_SECONDS=${LAT_SECONDS:-30}
 AWSCLI=${AWSCLI:-/usr/bin/aws}
 [ -x "$KR" ] || { echo "kin-read.sh: $KR not built (run make)" >&2; exit 1; }
-for t in node jq "$AWSCLI" /usr/bin/time; do
+for t in node jq "$AWSCLI" /usr/bin/python3; do
 	command -v "$t" >/dev/null || { echo "kin-read.sh: $t not found" >&2; exit 1; }
 done
 tmp=$(mktemp -d) || exit 1
@@ -182,6 +183,21 @@ done
 EOF
 export AWSCLI EP TMPF=$tmp/page.json
 
+# rusage FILE CMD...: run CMD; write "wall user sys" in seconds with
+# microseconds to FILE (the CPU of CMD and every child it waited for).
+cat >"$tmp/rusage" <<'EOF'
+#!/usr/bin/python3
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+rc = subprocess.call(sys.argv[2:])
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    f.write("%.6f %.6f %.6f\n" % (wall, ru.ru_utime, ru.ru_stime))
+sys.exit(rc)
+EOF
+chmod +x "$tmp/rusage"
+
 # ---- 1. throughput ----
 "$root/build/plain/helpers/kinctl" create bench 4 >/dev/null || exit 1
 echo "loading $N records into a 4-shard stream"
@@ -192,7 +208,7 @@ node "$tmp/load.js" bench "$N" || exit 1
 measure() {
 	local name=$1 lines
 	shift
-	/usr/bin/time -f '%e %U %S' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || {
+	"$tmp/rusage" "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || {
 		echo "kin-read.sh: $name failed:" >&2; cat "$tmp/err" >&2; return 1; }
 	lines=$(wc -l <"$tmp/out")
 	if [ "$lines" != "$N" ]; then
@@ -216,8 +232,8 @@ for c in kin-read node cli; do
 	wall=$(median "$tmp/$c" 2)
 	cpu=$(median "$tmp/$c" 3)
 	rate=$(awk -v n="$N" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')
-	per=$(awk -v n="$N" -v c="$cpu" 'BEGIN { printf "%.3f", c * 100000 / n }')
-	printf '%-10s %12s %14s %10s\n' "$c" "$rate" "$per" "$wall"
+	per=$(awk -v n="$N" -v c="$cpu" 'BEGIN { printf "%.4f", c * 100000 / n }')
+	printf '%-10s %12s %14s %10.2f\n' "$c" "$rate" "$per" "$wall"
 	eval "rate_${c//-/_}=$rate cpu_${c//-/_}=$per"
 done
 # shellcheck disable=SC2154 # set by the eval above

@@ -292,7 +292,7 @@ pop(struct kin_efo *e, struct kin_efo_event *out)
 		if (s->finished && s->head == NULL) {
 			remove_at(e, i);
 		} else if (s->paused && s->easy != NULL &&
-		    s->qbytes < e->cfg.max_buffered / 2) {
+		    s->qbytes <= e->cfg.max_buffered / 2) {
 			/* may run the write callback at once */
 			s->paused = 0;
 			curl_easy_pause(s->easy, CURLPAUSE_CONT);

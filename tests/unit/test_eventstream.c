@@ -11,88 +11,11 @@
 #include "t.h"
 #include "err.h"
 #include "eventstream.h"
+#include "es_build.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- a frame builder written from the description above ---- */
-
-struct frame {
-	unsigned char b[4096];
-	size_t n;          /* bytes of headers so far, then the whole frame */
-	unsigned char hdr[2048];
-	size_t hn;
-};
-
-static void
-put_be(unsigned char *p, uint64_t v, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-/* a textbook bitwise CRC-32, independent of the decoder's table */
-static uint32_t
-crc_bitwise(const unsigned char *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-	}
-	return c ^ 0xffffffffu;
-}
-
-static void
-h_name(struct frame *f, const char *name, int type)
-{
-	size_t n = strlen(name);
-
-	f->hdr[f->hn++] = (unsigned char)n;
-	memcpy(f->hdr + f->hn, name, n);
-	f->hn += n;
-	f->hdr[f->hn++] = (unsigned char)type;
-}
-
-static void
-h_int(struct frame *f, const char *name, int type, int64_t v, int bytes)
-{
-	h_name(f, name, type);
-	put_be(f->hdr + f->hn, (uint64_t)v, bytes);
-	f->hn += (size_t)bytes;
-}
-
-static void
-h_blob(struct frame *f, const char *name, int type, const void *v, size_t n)
-{
-	h_name(f, name, type);
-	if (type != 9) {
-		put_be(f->hdr + f->hn, n, 2);
-		f->hn += 2;
-	}
-	memcpy(f->hdr + f->hn, v, n);
-	f->hn += n;
-}
-
-/* Lay out prelude, headers, payload and both CRCs. */
-static void
-seal(struct frame *f, const void *payload, size_t plen)
-{
-	size_t total = 12 + f->hn + plen + 4;
-
-	put_be(f->b, total, 4);
-	put_be(f->b + 4, f->hn, 4);
-	put_be(f->b + 8, crc_bitwise(f->b, 8), 4);
-	memcpy(f->b + 12, f->hdr, f->hn);
-	memcpy(f->b + 12 + f->hn, payload, plen);
-	put_be(f->b + total - 4, crc_bitwise(f->b, total - 4), 4);
-	f->n = total;
-}
 
 static const unsigned char uuid[16] = {
 	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,

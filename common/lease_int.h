@@ -20,5 +20,9 @@ int kin_lease_renew(struct kin_lease_mgr *m, struct kin_lease_held *h,
     struct kin_awserr *ae, char *err);
 int kin_lease_take(struct kin_lease_mgr *m, const struct kin_lease *l,
     struct kin_awserr *ae, char *err);
+/* Free h in the table if it is still ours at the counter we hold (best
+ * effort after a local expiry): 0, 1 not ours, -1 failed. */
+int kin_lease_evict(struct kin_lease_mgr *m, struct kin_lease_held *h,
+    struct kin_awserr *ae, char *err);
 
 #endif

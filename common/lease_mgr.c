@@ -442,12 +442,17 @@ kin_lease_tick(struct kin_lease_mgr *m, int64_t now, int *changed,
 		*changed = 0;
 	if (ae != NULL)
 		memset(ae, 0, sizeof *ae);
-	/* a lease we could not renew in time is no longer ours to read */
+	/* a lease we could not renew in time is no longer ours to read;
+	 * if it still is ours in the table (we were only late), free it so
+	 * that it need not wait out the failover time unread */
 	for (size_t i = m->nheld; i-- > 0;) {
 		int64_t end = m->held[i].renewed_ms + m->failover_ms -
 		    m->guard_ms;
-		if (now >= end)
-			kin_lease_drop(m, i, end, "expired");
+		if (now < end)
+			continue;
+		if (kin_lease_evict(m, &m->held[i], &a2, e2) < 0)
+			kin_lease_note(&rc, ae, err, &a2, e2);
+		kin_lease_drop(m, i, end, "expired");
 	}
 	for (size_t i = m->nheld; i-- > 0;) {
 		if (now < m->held[i].renewed_ms + m->renew_ms)

@@ -148,6 +148,24 @@ kin_lease_take(struct kin_lease_mgr *m, const struct kin_lease *l,
 }
 
 int
+kin_lease_evict(struct kin_lease_mgr *m, struct kin_lease_held *h,
+    struct kin_awserr *ae, char *err)
+{
+	static const char *const names[] = { "#c", KIN_LEASE_A_COUNTER,
+	    "#w", KIN_LEASE_A_OWNER, NULL };
+	struct kin_ddb_item v;
+	int rc = -1;
+
+	if (vals_counter(&v, m->worker, h->counter, err) == 0) {
+		m->st.releases++;
+		rc = update(m, h->shard, "SET #c = :n REMOVE #w",
+		    "#c = :o AND #w = :me", names, &v, ae, err);
+	}
+	kin_ddb_item_release(&v);
+	return rc == KIN_DDB_CONDITION ? 1 : rc;
+}
+
+int
 kin_lease_checkpoint(struct kin_lease_mgr *m, const char *shard,
     const char *seq, int64_t subseq, struct kin_awserr *ae, char *err)
 {

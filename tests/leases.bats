@@ -323,3 +323,21 @@ reading() {
 	stop_worker B
 	exclusive
 }
+
+@test "a worker paused past its validity (SIGSTOP) has stopped before another reads" {
+	worker A
+	worker B
+	wait_for -t 20 is_reading "6 6"
+	kill -STOP "$PID_A"
+	# B sees A's counters stand still for the failover time and takes over
+	wait_for -t 10 is_table "12"
+	kill -CONT "$PID_A"
+	# A wakes up, finds it could not renew in time: it stopped reading at
+	# the end of its validity, before B started
+	wait_for -t 10 sh -c "[ \$(grep -c ' A stop .* expired$' '$BATS_TEST_TMPDIR/A.out') -eq 6 ]"
+	exclusive
+	wait_for -t 20 is_reading "6 6"
+	stop_worker A
+	stop_worker B
+	exclusive
+}

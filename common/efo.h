@@ -75,9 +75,11 @@ enum kin_efo_kind {
 	KIN_EFO_RECORDS,      /* one SubscribeToShardEvent: recs->r[0..n) (may
 	                         be none: a heartbeat), continuation,
 	                         millis_behind */
-	KIN_EFO_END,          /* the shard is closed and every record was
-	                         handed out; recs->children names its children
-	                         (empty when the server did not say: list the
+	KIN_EFO_END,          /* the shard is closed and read to its end: its
+	                         last records, if any, are in recs->r (the
+	                         service's final event carries them), and
+	                         recs->children names its children (empty
+	                         when the server did not say: list the
 	                         shards).  The subscription is gone. */
 	KIN_EFO_ERROR,        /* the shard's subscription failed for good: not
 	                         found, access, bad request, or max_failures

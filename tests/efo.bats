@@ -209,6 +209,26 @@ lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 	wait_for bash -c '! efoctl --list eshared | grep -q "^first	"'
 }
 
+@test "kinesis-mock listens on 127.0.0.1 only, and its TLS port speaks HTTP/2 with a certificate that verifies" {
+	local tls plain p hex
+	read -r tls plain <"$KIN_MOCK_DIR/ports"
+	for p in "$tls" "$plain"; do
+		hex=$(printf '%04X' "$p")
+		# state 0A = LISTEN; the only listener on the port is 127.0.0.1
+		# shellcheck disable=SC2016 # an awk program
+		run -0 awk -v port=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == port { print $2 }' \
+			/proc/net/tcp /proc/net/tcp6
+		assert_output "0100007F:$hex"
+	done
+	run -0 curl -sS --http2 --cacert "$AWS_CA_BUNDLE" -o /dev/null \
+		-w '%{http_version} %{ssl_verify_result}' -X POST \
+		-H 'Content-Type: application/x-amz-json-1.1' \
+		-H 'X-Amz-Target: Kinesis_20131202.ListStreams' \
+		-H 'Authorization: AWS4-HMAC-SHA256 Credential=kinlocal/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00' \
+		-d '{}' "$AWS_ENDPOINT_URL_KINESIS/"
+	assert_output '2 0'
+}
+
 @test "failures: an unknown stream exits 78; a server certificate not trusted exits 78" {
 	run -78 --separate-stderr efoctl -t 10s nosuchstream c
 	assert_stderr --partial "ResourceNotFoundException"

@@ -1,0 +1,380 @@
+/* run.c — kin-read's main thread: discover shards, start the workers
+ * (poll.c), then wait for signals and for the discovery, checkpoint and
+ * progress deadlines until the run ends, and save the checkpoint. */
+#include "run.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "err.h"
+#include "kinesis.h"
+#include "list.h"
+#include "out.h"
+#include "poll.h"
+#include "shards.h"
+
+static void
+trace(void *ctx, const char *line)
+{
+	(void)ctx;
+	kin_warn(PROG, "%s", line);
+}
+
+static int64_t
+wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct run {
+	struct opts *o;
+	struct kin_client *c;
+	struct table t;
+	struct owner owner;
+	struct static_owner so;
+	struct ckpt ck;
+	int have_ck;
+	struct writer w;
+	struct out_cfg oc;
+	struct reader r;
+	int64_t started_us;
+};
+
+static int
+save_checkpoint(struct run *rn, char *err)
+{
+	struct ckpt_entry *e;
+	size_t n;
+	int rc;
+
+	if (table_snapshot(&rn->t, &e, &n) < 0)
+		return kin_seterr(err, "out of memory");
+	rc = ckpt_save(rn->o->checkpoint, rn->o->cli.stream, e, n, err);
+	free(e);
+	return rc;
+}
+
+/* ListShards and merge.  0, or -1 with err and *ae. */
+static int
+discover(struct run *rn, int initial, struct kin_awserr *ae, char *err)
+{
+	struct kin_shard *s = NULL;
+	size_t n = 0;
+	struct merge_cfg m;
+
+	memset(ae, 0, sizeof *ae);
+	if (kin_list_shards(rn->c, rn->o->cli.stream, NULL, &s, &n, ae,
+	    err) < 0)
+		return -1;
+	m.from = &rn->o->from;
+	m.ckpt = rn->have_ck ? &rn->ck : NULL;
+	m.initial = initial;
+	size_t added = table_merge(&rn->t, s, n, &m);
+	if (added > 0 && rn->o->cli.verbose >= 2)
+		kin_warn(PROG, "stream '%s': %zu new shard%s", rn->o->cli.stream,
+		    added, added == 1 ? "" : "s");
+	kin_shards_free(s, n);
+	return 0;
+}
+
+static void
+progress(struct run *rn, long long *last_count, uint64_t *last_bytes,
+    int64_t *last_us)
+{
+	long long count;
+	uint64_t bytes;
+	int64_t now = mono_us(), behind = -1;
+	const char *who = NULL;
+	size_t reading = 0;
+	double dt;
+
+	writer_stats(&rn->w, &count, &bytes);
+	pthread_mutex_lock(&rn->t.lock);
+	for (size_t i = 0; i < rn->t.n; i++) {
+		struct shard *s = rn->t.v[i];
+		if (!s->owned || s->state != SH_READY)
+			continue;
+		reading++;
+		if (s->millis_behind > behind) {
+			behind = s->millis_behind;
+			who = s->id;
+		}
+	}
+	pthread_mutex_unlock(&rn->t.lock);
+	dt = (double)(now - *last_us) / 1e6;
+	if (dt <= 0)
+		dt = 1;
+	kin_warn(PROG, "%lld records, %.0f records/s, %.1f KiB/s, %zu shard%s "
+	    "reading, at most %" PRId64 " ms behind%s%s%s", count,
+	    (double)(count - *last_count) / dt,
+	    (double)(bytes - *last_bytes) / dt / 1024, reading,
+	    reading == 1 ? "" : "s", behind < 0 ? 0 : behind,
+	    who ? " (" : "", who ? who : "", who ? ")" : "");
+	*last_count = count;
+	*last_bytes = bytes;
+	*last_us = now;
+}
+
+/* 1 when every shard this process reads is closed and read to its end and
+ * no other shard can come to it (an explicit --shard list). */
+static int
+explicit_all_done(struct run *rn)
+{
+	int owned = 0, done = 1;
+
+	if (rn->o->nshards == 0)
+		return 0;
+	pthread_mutex_lock(&rn->t.lock);
+	for (size_t i = 0; i < rn->t.n; i++) {
+		if (!rn->t.v[i]->owned)
+			continue;
+		owned++;
+		if (rn->t.v[i]->state != SH_DONE)
+			done = 0;
+	}
+	pthread_mutex_unlock(&rn->t.lock);
+	return owned > 0 && done;
+}
+
+int
+run(struct opts *o)
+{
+	struct run rn;
+	struct kin_client client;
+	struct kin_awserr ae;
+	char err[KIN_ERRLEN];
+	sigset_t set;
+	int status = KIN_EX_OK, normal_end = 0, interrupted = 0;
+
+	memset(&rn, 0, sizeof rn);
+	rn.o = o;
+	rn.c = &client;
+
+	/* Workers and libcurl's threads inherit this mask: the main thread
+	 * alone takes signals, in sigtimedwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (!o->list)
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (kin_client_init(&client, &o->cli, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		return KIN_EX_CONFIG;
+	}
+	kin_client_set_trace(&client, o->cli.verbose, trace, NULL);
+	if (o->list) {
+		status = list_main(o, &client);
+		kin_client_release(&client);
+		return status;
+	}
+
+	ckpt_init(&rn.ck);
+	if (o->checkpoint != NULL) {
+		int rc = ckpt_load(&rn.ck, o->checkpoint, err);
+		if (rc < 0) {
+			kin_warn(PROG, "%s", err);
+			status = KIN_EX_DATAERR;
+			goto out_ck;
+		}
+		rn.have_ck = rc == 1;
+		if (rn.have_ck && strcmp(rn.ck.stream, o->cli.stream) != 0) {
+			kin_warn(PROG, "checkpoint '%s' is for stream '%s', not "
+			    "'%s'", o->checkpoint, rn.ck.stream, o->cli.stream);
+			status = KIN_EX_CONFIG;
+			goto out_ck;
+		}
+	}
+
+	rn.so.ids = o->shards;
+	rn.so.nids = o->nshards;
+	rn.so.i = o->index_i;
+	rn.so.n = o->index_n;
+	static_owner_init(&rn.owner, &rn.so);
+	if (table_init(&rn.t, &rn.owner) < 0) {
+		kin_warn(PROG, "cannot set up the shard table");
+		status = KIN_EX_SOFTWARE;
+		goto out_ck;
+	}
+	writer_init(&rn.w, STDOUT_FILENO, o->count);
+	out_fmt_init(&rn.oc.fmt);
+	rn.oc.mode = o->mode;
+	rn.oc.stream = o->cli.stream;
+	if (o->mode == OUT_FORMAT && out_fmt_parse(&rn.oc.fmt, o->format,
+	    err) < 0) {
+		kin_warn(PROG, "%s", err);
+		status = KIN_EX_USAGE;
+		goto out_table;
+	}
+	if (reader_init(&rn.r, o, &rn.t, &rn.w, &rn.oc, &client,
+	    o->cli.stream, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		status = KIN_EX_SOFTWARE;
+		goto out_table;
+	}
+	/* -e: the tip is where the stream was now */
+	if (o->exit_at_end)
+		rn.r.pin_ms = wall_now_ms();
+	rn.r.until_ms = o->until_ms;
+
+	if (discover(&rn, 1, &ae, err) < 0) {
+		kin_warn(PROG, "cannot list shards of stream '%s': %s",
+		    o->cli.stream, err);
+		status = kin_exit_status(&ae);
+		goto out_reader;
+	}
+	for (size_t i = 0; i < o->nshards; i++) {
+		pthread_mutex_lock(&rn.t.lock);
+		struct shard *s = table_find_locked(&rn.t, o->shards[i]);
+		pthread_mutex_unlock(&rn.t.lock);
+		if (s == NULL) {
+			kin_warn(PROG, "stream '%s' has no shard '%s'",
+			    o->cli.stream, o->shards[i]);
+			status = KIN_EX_CONFIG;
+			goto out_reader;
+		}
+	}
+
+	/* a checkpoint that cannot be written should stop us now, not after
+	 * hours of reading */
+	if (o->checkpoint != NULL && save_checkpoint(&rn, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		status = KIN_EX_IOERR;
+		goto out_reader;
+	}
+
+	int64_t now = mono_us();
+	int64_t next_disc = now + o->discovery_ms * 1000;
+	int64_t disc_retry = now;
+	int64_t next_ck = now + o->checkpoint_ms * 1000;
+	int64_t next_prog = now + 1000000, prog_us = now;
+	long long prog_count = 0;
+	uint64_t prog_bytes = 0;
+	int finite = o->exit_at_end || o->until_ms >= 0;
+
+	for (;;) {
+		now = mono_us();
+		if (reader_over(&rn.r))
+			break;
+		/* read together: a shard that ends asks for a discovery in
+		 * the same breath, so "nothing active" never hides its
+		 * children */
+		pthread_mutex_lock(&rn.t.lock);
+		int need = rn.t.need_discovery;
+		size_t active = 0;
+		for (size_t i = 0; i < rn.t.n; i++)
+			if (rn.t.v[i]->owned && rn.t.v[i]->state == SH_READY)
+				active++;
+		pthread_mutex_unlock(&rn.t.lock);
+		if ((need || now >= next_disc) && now >= disc_retry) {
+			if (need) {
+				pthread_mutex_lock(&rn.t.lock);
+				rn.t.need_discovery = 0;
+				pthread_mutex_unlock(&rn.t.lock);
+			}
+			if (discover(&rn, 0, &ae, err) < 0) {
+				if (ae.kind == KIN_AWS_NOT_FOUND) {
+					reader_fail(&rn.r, kin_exit_status(&ae),
+					    "stream '%s' was deleted while "
+					    "reading: %s",
+					    o->cli.stream, err);
+					break;
+				}
+				if (!o->cli.quiet)
+					kin_warn(PROG, "cannot list shards of "
+					    "stream '%s': %s", o->cli.stream, err);
+				if (need) {
+					pthread_mutex_lock(&rn.t.lock);
+					rn.t.need_discovery = 1;
+					pthread_mutex_unlock(&rn.t.lock);
+				}
+				disc_retry = now + 1000000;
+			} else {
+				next_disc = now + o->discovery_ms * 1000;
+			}
+			continue;
+		}
+		if (!need && ((finite && active == 0) ||
+		    explicit_all_done(&rn))) {
+			normal_end = 1;
+			break;
+		}
+		if (reader_grow(&rn.r, active ? active : 1, err) < 0) {
+			reader_fail(&rn.r, KIN_EX_SOFTWARE, "%s", err);
+			break;
+		}
+		if (o->checkpoint != NULL && now >= next_ck) {
+			if (save_checkpoint(&rn, err) < 0)
+				kin_warn(PROG, "%s", err);
+			next_ck = now + o->checkpoint_ms * 1000;
+		}
+		if (o->cli.verbose >= 1 && now >= next_prog) {
+			progress(&rn, &prog_count, &prog_bytes, &prog_us);
+			next_prog = now + 1000000;
+		}
+
+		int64_t wake = next_disc;
+		if (wake < disc_retry)
+			wake = disc_retry;
+		if (o->checkpoint != NULL && next_ck < wake)
+			wake = next_ck;
+		if (o->cli.verbose >= 1 && next_prog < wake)
+			wake = next_prog;
+		int64_t wait = wake - mono_us();
+		if (wait < 1000)
+			wait = 1000;
+		struct timespec ts = { wait / 1000000, (wait % 1000000) * 1000 };
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM) {
+			interrupted = 1;
+			break;
+		}
+		/* SIGHUP: nothing of kin-read's can change while it runs */
+	}
+	(void)interrupted;
+
+	if (rn.r.full)
+		normal_end = 1;
+	reader_stop(&rn.r);
+	if (reader_join(&rn.r, 15000) < 0)
+		kin_warn(PROG, "a shard reader did not stop within 15s");
+	if (o->checkpoint != NULL && save_checkpoint(&rn, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		if (status == KIN_EX_OK)
+			status = KIN_EX_IOERR;
+	}
+	if (o->cli.verbose >= 1)
+		progress(&rn, &prog_count, &prog_bytes, &prog_us);
+	if (rn.r.failed)
+		status = rn.r.status;
+	else if (normal_end && !rn.r.broken_pipe &&
+	    out_end(&rn.w, 0, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		status = KIN_EX_IOERR;
+	}
+out_reader:
+	reader_release(&rn.r);
+out_table:
+	out_fmt_release(&rn.oc.fmt);
+	writer_release(&rn.w);
+	/* the workers are gone (or stuck, then the process ends anyway) */
+	if (rn.r.nworkers == 0)
+		table_release(&rn.t);
+out_ck:
+	ckpt_release(&rn.ck);
+	kin_client_release(&client);
+	return status;
+}

@@ -1,8 +1,9 @@
 /* kin-read.h — what kin-read's files share: the parsed options and the
- * start position of a shard.  Each .c file says in its header what it holds:
- * main.c options, shards.c the shard table and who owns which shard,
- * poll.c the GetRecords loop, deagg.c KPL records, out.c output lines and
- * the one writer, checkpoint.c the checkpoint file. */
+ * start position of a shard.  The files: main.c options, run.c the main
+ * thread, shards.c the shard table and who owns which shard, poll.c the
+ * worker pool, step.c one GetRecords call on one shard, page.c parsing its
+ * answer, deagg.c KPL records, out.c output lines and the one writer,
+ * checkpoint.c the checkpoint file, list.c -L. */
 #ifndef KIN_READ_H
 #define KIN_READ_H
 

@@ -184,19 +184,17 @@ lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 @test "back-pressure: a reader slower than the stream holds the server back instead of buffering" {
 	local t=$BATS_TEST_TMPDIR
-	create eslow 2
-	put_range eslow 0 1000
-	# 1.5 s per event against the mock's one a second per shard: what was
-	# decoded stays within a few events of what was handed out (the
-	# session reads only while it is called, a full shard queue pauses its
-	# transfer, and HTTP/2 flow control stops the server)
+	# 1.5 s per event against the mock's one a second: what was decoded
+	# stays within a few events of what was handed out (the session reads
+	# only while it is called, a full shard queue pauses its transfer, and
+	# HTTP/2 flow control stops the server)
 	run -75 --separate-stderr efoctl --stats --buffer 1 --slow 1500ms \
-		-t 4s eslow cslow
+		-t 4s eshared cslow
 	[[ $stderr =~ events\ ([0-9]+)\ handed\ ([0-9]+) ]]
 	echo "decoded ${BASH_REMATCH[1]}, handed out ${BASH_REMATCH[2]}"
-	[ "$((BASH_REMATCH[1] - BASH_REMATCH[2]))" -le 4 ]
-	printf '%s\n' "${lines[@]}" | sort >"$t/got"
-	expected 0 1000 >"$t/want"
+	[ "$((BASH_REMATCH[1] - BASH_REMATCH[2]))" -le 3 ]
+	printf '%s\n' "${lines[@]}" >"$t/got"
+	expected 0 100 >"$t/want"
 	run -0 cmp "$t/got" "$t/want"
 }
 

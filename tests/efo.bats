@@ -227,6 +227,18 @@ lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 	assert_output '2 0'
 }
 
+@test "kinesis-mock stop: a server that does not exit on SIGTERM is killed after the grace period" {
+	local d=$BATS_TEST_TMPDIR/m2 pid
+	run -0 "$MOCK" --state-dir "$d" start
+	pid=$(cat "$d/pid")
+	BG+=("$pid")
+	kill -STOP "$pid"      # a stopped process acts on no SIGTERM
+	KIN_MOCK_STOP_GRACE=1 run -0 "$MOCK" --state-dir "$d" stop
+	run -3 "$MOCK" --state-dir "$d" status
+	run -0 bash -c "st=\$(cut -d')' -f2 /proc/$pid/stat 2>/dev/null | cut -d' ' -f2); [ -z \"\$st\" ] || [ \"\$st\" = Z ]"
+	BG=()                  # gone: nothing for teardown to kill
+}
+
 @test "failures: an unknown stream exits 78; a server certificate not trusted exits 78" {
 	run -78 --separate-stderr efoctl -t 10s nosuchstream c
 	assert_stderr --partial "ResourceNotFoundException"

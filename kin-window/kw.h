@@ -324,6 +324,8 @@ struct emitter {
 	uint64_t emitted;
 	int failed, epipe;
 	char tcache[2][64];    /* the last two times formatted */
+	char *jname[KW_MAXAGGS + 4];  /* ,"name": for JSON (owned) */
+	size_t jlen[KW_MAXAGGS + 4];
 	size_t tcache_n[2];
 	int64_t tcache_ms[2];
 	int tcache_ok[2], tcache_next;
@@ -342,13 +344,14 @@ size_t java_double(char *dst, double v);
 /* v as the shortest JSON number into dst (>= 32 bytes); 0 when v has no
  * fast form (then use kin_json_put_num). */
 size_t json_num_fast(char *dst, double v);
+/* Decimal digits of m into dst (>= 20 bytes); returns their count. */
+size_t kw_u64_str(char *dst, uint64_t m);
 /* Key bytes (see key_cmp) as JSON: value, or array for several fields. */
 int key_json(struct kin_buf *b, const char *k, size_t n, int nfields,
     char *err);
 size_t fmt_time(char *dst, size_t n, int64_t ms, const struct kin_tz *tz);
 
 /* ---- state.c */
-struct kwstate_ctx;
 int state_save(const char *path, const struct win *w, const char *barrier,
     size_t blen, const char *fingerprint, char *err);
 /* Returns 1 loaded, 0 no file, -1 error.  want_barrier NULL = any. */

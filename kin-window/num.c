@@ -40,8 +40,8 @@ fast_decimal(double v, uint64_t *m, int *k)
 	return -1;
 }
 
-static size_t
-u64_str(char *dst, uint64_t m)
+size_t
+kw_u64_str(char *dst, uint64_t m)
 {
 	char t[24];
 	size_t n = 0, o = 0;
@@ -68,7 +68,7 @@ json_num_fast(char *dst, double v)
 		return 0;
 	if (v < 0)
 		dst[o++] = '-';
-	n = u64_str(d, m);
+	n = kw_u64_str(d, m);
 	if (k == 0) {
 		memcpy(dst + o, d, n);
 		return o + n;
@@ -101,7 +101,7 @@ shortest_digits(double v, char *dig, int *exp10)
 
 	if (fast_decimal(v, &m, &k) == 0) {
 		/* Far from the subnormals one digit never needs a second. */
-		n = (int)u64_str(dig, m);
+		n = (int)kw_u64_str(dig, m);
 		*exp10 = n - 1 - k;
 		while (n > 1 && dig[n - 1] == '0')
 			n--;

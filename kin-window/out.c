@@ -34,6 +34,8 @@ emit_release(struct emitter *e)
 {
 	for (int i = 0; i < e->ntpl; i++)
 		free(e->tpl[i].lit);
+	for (int i = 0; i < KW_MAXAGGS + 4; i++)
+		free(e->jname[i]);
 	free(e->tpl);
 	kin_buf_release(&e->out);
 	kin_buf_release(&e->scratch);
@@ -374,36 +376,175 @@ put_key_text(struct emitter *e, struct kin_buf *b, const char *k, size_t kn,
 	return 0;
 }
 
+/* start or end as text, from a cache: every key of a window has the
+ * same ones. */
+static const char *
+time_text(struct emitter *e, int64_t ms, size_t *n)
+{
+	for (int i = 0; i < 2; i++)
+		if (e->tcache_ok[i] && e->tcache_ms[i] == ms) {
+			*n = e->tcache_n[i];
+			return e->tcache[i];
+		}
+	int slot = e->tcache_next;
+
+	e->tcache_n[slot] = fmt_time(e->tcache[slot], sizeof e->tcache[slot],
+	    ms, e->tz);
+	e->tcache_ms[slot] = ms;
+	e->tcache_ok[slot] = 1;
+	e->tcache_next = !slot;
+	*n = e->tcache_n[slot];
+	return e->tcache[slot];
+}
+
 static int
 put_time(struct emitter *e, struct kin_buf *b, int64_t ms, enum tpl_mod mod,
     int quote, char *err)
 {
-	char tmp[64];
+	const char *t;
 	size_t n;
 
 	if (mod == TM_MS)
 		return kin_buf_printf(b, err, "%lld", (long long)ms);
-	/* Every key of a window has the same start and end. */
-	if (e->tcache_ok[0] && e->tcache_ms[0] == ms) {
-		n = e->tcache_n[0];
-		memcpy(tmp, e->tcache[0], n);
-	} else if (e->tcache_ok[1] && e->tcache_ms[1] == ms) {
-		n = e->tcache_n[1];
-		memcpy(tmp, e->tcache[1], n);
-	} else {
-		int slot = e->tcache_next;
-
-		n = fmt_time(tmp, sizeof tmp, ms, e->tz);
-		memcpy(e->tcache[slot], tmp, n);
-		e->tcache_n[slot] = n;
-		e->tcache_ms[slot] = ms;
-		e->tcache_ok[slot] = 1;
-		e->tcache_next = !slot;
-	}
+	t = time_text(e, ms, &n);
 	if (quote || mod == TM_JSON)
-		return kin_json_put_str(b, tmp, n, err);
-	return kin_buf_add(b, tmp, n, err);
+		return kin_json_put_str(b, t, n, err);
+	return kin_buf_add(b, t, n, err);
 }
+
+/* ---- the default JSON line, written straight into the buffer: one
+ * reservation, then copies; member names are encoded once. */
+
+static int
+jname_init(struct emitter *e, char *err)
+{
+	const char *names[KW_MAXAGGS + 4];
+	int n = 0;
+
+	names[n++] = e->name_key;
+	names[n++] = e->name_start;
+	names[n++] = e->name_end;
+	names[n++] = e->name_count;
+	for (int i = 0; i < e->g->n; i++)
+		names[n++] = e->g->a[i].name;
+	for (int i = 0; i < n; i++) {
+		struct kin_buf b;
+
+		kin_buf_init(&b, 1 << 16);
+		if ((i > 0 && kin_buf_addc(&b, ',', err) < 0) ||
+		    kin_json_put_str(&b, names[i], strlen(names[i]), err) < 0 ||
+		    kin_buf_addc(&b, ':', err) < 0) {
+			kin_buf_release(&b);
+			return -1;
+		}
+		e->jname[i] = kin_buf_detach(&b, &e->jlen[i]);
+	}
+	return 0;
+}
+
+/* 1 if s can go into a JSON string as it is. */
+static inline int
+json_plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
+			return 0;
+	}
+	return 1;
+}
+
+#define PUT(s, n) (memcpy(b->p + b->len, (s), (n)), b->len += (n))
+
+static int
+render_json(struct emitter *e, struct kin_buf *b, const char *key, size_t kn,
+    int64_t start, int64_t end, uint64_t count, const unsigned char *st,
+    char *err)
+{
+	struct outv ov[KW_MAXAGGS];
+	size_t need = 200 + 6 * kn, tn;
+	const char *t;
+	char num[40];
+
+	if (e->jname[0] == NULL && jname_init(e, err) < 0)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		need += e->jlen[i];
+	for (int i = 0; i < e->g->n; i++) {
+		agg_value(e->g, i, st, count, &ov[i]);
+		need += e->jlen[4 + i] + (ov[i].t == OV_RAW ? ov[i].n : 0) + 40;
+	}
+	if (kin_buf_reserve(b, need, err) < 0)
+		return -1;
+	PUT("{", 1);
+	if (e->nkeyf > 0) {
+		uint32_t l = 0;
+
+		PUT(e->jname[0], e->jlen[0]);
+		if (kn >= 5)
+			memcpy(&l, key + 1, 4);
+		if (e->nkeyf == 1 && kn >= 5 && key[0] == 's' && 5 + l == kn &&
+		    json_plain(key + 5, l)) {
+			PUT("\"", 1);
+			PUT(key + 5, l);
+			PUT("\"", 1);
+		} else if (key_json(b, key, kn, e->nkeyf, err) < 0 ||
+		    kin_buf_reserve(b, need, err) < 0) {
+			return -1;
+		}
+		PUT(",", 1);
+		PUT(e->jname[1] + 1, e->jlen[1] - 1);
+	} else {
+		PUT(e->jname[1] + 1, e->jlen[1] - 1);
+	}
+	t = time_text(e, start, &tn);
+	PUT("\"", 1);
+	PUT(t, tn);
+	PUT("\"", 1);
+	PUT(e->jname[2], e->jlen[2]);
+	t = time_text(e, end, &tn);
+	PUT("\"", 1);
+	PUT(t, tn);
+	PUT("\"", 1);
+	PUT(e->jname[3], e->jlen[3]);
+	PUT(num, kw_u64_str(num, count));
+	for (int i = 0; i < e->g->n; i++) {
+		size_t n;
+
+		if (e->g->a[i].fn == AG_COUNT &&
+		    strcmp(e->g->a[i].name, e->name_count) == 0)
+			continue;
+		PUT(e->jname[4 + i], e->jlen[4 + i]);
+		switch (ov[i].t) {
+		case OV_NULL:
+			PUT("null", 4);
+			break;
+		case OV_INT:
+			if (ov[i].i < 0)
+				PUT("-", 1);
+			PUT(num, kw_u64_str(num, ov[i].i < 0 ?
+			    (uint64_t)0 - (uint64_t)ov[i].i : (uint64_t)ov[i].i));
+			break;
+		case OV_NUM:
+			if ((n = json_num_fast(num, ov[i].d)) > 0)
+				PUT(num, n);
+			else if (kin_json_put_num(b, ov[i].d, err) < 0)
+				return -1;
+			break;
+		case OV_RAW:
+			if (ov[i].n)
+				PUT(ov[i].p, ov[i].n);
+			else
+				PUT("null", 4);
+			break;
+		}
+	}
+	PUT("}", 1);
+	return 0;
+}
+
+#undef PUT
 
 static int
 render(struct emitter *e, struct kin_buf *b, const char *key, size_t kn,
@@ -413,60 +554,8 @@ render(struct emitter *e, struct kin_buf *b, const char *key, size_t kn,
 	struct outv o;
 	int rc = 0;
 
-	if (e->tpl == NULL) {
-		rc = kin_buf_addc(b, '{', err);
-		if (rc == 0 && e->nkeyf > 0) {
-			rc = kin_json_put_str(b, e->name_key,
-			    strlen(e->name_key), err);
-			if (rc == 0)
-				rc = kin_buf_addc(b, ':', err);
-			if (rc == 0)
-				rc = key_json(b, key, kn, e->nkeyf, err);
-			if (rc == 0)
-				rc = kin_buf_addc(b, ',', err);
-		}
-		if (rc == 0)
-			rc = kin_json_put_str(b, e->name_start,
-			    strlen(e->name_start), err);
-		if (rc == 0)
-			rc = kin_buf_addc(b, ':', err);
-		if (rc == 0)
-			rc = put_time(e, b, start, TM_DEFAULT, 1, err);
-		if (rc == 0)
-			rc = kin_buf_addc(b, ',', err);
-		if (rc == 0)
-			rc = kin_json_put_str(b, e->name_end,
-			    strlen(e->name_end), err);
-		if (rc == 0)
-			rc = kin_buf_addc(b, ':', err);
-		if (rc == 0)
-			rc = put_time(e, b, end, TM_DEFAULT, 1, err);
-		if (rc == 0)
-			rc = kin_buf_addc(b, ',', err);
-		if (rc == 0)
-			rc = kin_json_put_str(b, e->name_count,
-			    strlen(e->name_count), err);
-		if (rc == 0)
-			rc = kin_buf_printf(b, err, ":%llu",
-			    (unsigned long long)count);
-		for (int i = 0; rc == 0 && i < e->g->n; i++) {
-			if (e->g->a[i].fn == AG_COUNT &&
-			    strcmp(e->g->a[i].name, e->name_count) == 0)
-				continue;
-			agg_value(e->g, i, st, count, &o);
-			rc = kin_buf_addc(b, ',', err);
-			if (rc == 0)
-				rc = kin_json_put_str(b, e->g->a[i].name,
-				    strlen(e->g->a[i].name), err);
-			if (rc == 0)
-				rc = kin_buf_addc(b, ':', err);
-			if (rc == 0)
-				rc = put_outv(b, &o, TM_DEFAULT, 1, err);
-		}
-		if (rc == 0)
-			rc = kin_buf_addc(b, '}', err);
-		return rc;
-	}
+	if (e->tpl == NULL)
+		return render_json(e, b, key, kn, start, end, count, st, err);
 	for (int i = 0; rc == 0 && i < e->ntpl; i++) {
 		const struct tpl_part *pt = &e->tpl[i];
 

@@ -196,14 +196,13 @@ learn_lit(struct shape *L, int i, const char *a, const char *b)
 static int
 scan_slow(struct scanner *s, const char *p, size_t n, struct fval *out)
 {
-	const char *e = p + n, *start = p, *prev = p;
+	const char *e = p + n, *prev = p;
 	int deep = 0;
 	struct shape *L = &s->learn;
 
 	L->ok = 1;
 	L->n = 0;
 	L->used = 0;
-	(void)start;
 
 	for (int i = 0; i < s->nf; i++)
 		out[i].type = FV_NONE;

@@ -412,6 +412,14 @@ run_main(struct opts *o, int argc, char **argv)
 		usage(stderr);
 		return KIN_EX_USAGE;
 	}
+	if (o->has_slide && !o->has_size) {
+		kin_warn(PROG, "--slide needs --size");
+		return KIN_EX_USAGE;
+	}
+	if (o->delay && o->time_field == NULL) {
+		kin_warn(PROG, "--max-delay needs event time (--time-field)");
+		return KIN_EX_USAGE;
+	}
 	if (o->has_size && o->size <= 0) {
 		kin_warn(PROG, "--size must be more than 0");
 		return KIN_EX_USAGE;

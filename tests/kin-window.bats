@@ -626,6 +626,9 @@ EOF
 	run -64 --separate-stderr kin-window --size 1m -f '{nope}'
 	assert_stderr --partial "'{nope}' is not"
 	run -64 --separate-stderr kin-window --size 1m --idle-timeout 1s
+	run -64 --separate-stderr kin-window --size 1m --max-delay 1s
+	run -64 --separate-stderr kin-window --slide 1m
+	assert_stderr 'kin-window: --slide needs --size'
 	run -64 --separate-stderr kin-window --size 1x
 	run -0 --separate-stderr kin-window -V
 	assert_output --regexp '^kin-window [0-9]+\.[0-9]+\.[0-9]+$'

@@ -119,13 +119,6 @@ on_event(struct kin_efo_sub *s, const unsigned char *p, size_t n)
 	if (kin_json_parse(j, text, n, e2) < 0 || j->ntok == 0 ||
 	    j->tok[0].type != JSMN_OBJECT)
 		goto bad;
-	/* kinesis-mock sends "ChildShards":null, which the GetRecords
-	 * parser (kinesis_data.c) refuses: make it an empty array */
-	t = kin_json_get(j, 0, "ChildShards");
-	if (t >= 0 && j->tok[t].type == JSMN_PRIMITIVE &&
-	    j->tok[t].end - j->tok[t].start == 4 &&
-	    memcmp(text + j->tok[t].start, "null", 4) == 0)
-		memcpy(text + j->tok[t].start, "[]  ", 4);
 	t = kin_json_get(j, 0, "ContinuationSequenceNumber");
 	if (t >= 0 && j->tok[t].type == JSMN_STRING &&
 	    (ev->cont = kin_json_strdup(j, t, e2)) == NULL)

@@ -197,6 +197,12 @@ test_get_parse(void)
 	T_CHECK(kin_get_records_parse(&j, open, strlen(open), &o, err) == 0);
 	T_CHECK(o.n == 0 && o.nchildren == 0 && o.millis_behind == 0);
 	T_STREQ(o.next_iter, "AAAA/+x");
+	/* kinesis-mock writes "ChildShards":null for none */
+	static const char nullkids[] =
+	    "{\"Records\":[],\"ChildShards\":null,\"MillisBehindLatest\":0}";
+	T_CHECK(kin_get_records_parse(&j, nullkids, strlen(nullkids), &o,
+	    err) == 0);
+	T_CHECK(o.nchildren == 0 && o.next_iter == NULL);
 
 	/* broken pages fail whole, and leave o empty */
 	static const char *const bad[] = {

@@ -1,6 +1,6 @@
-/* kinesis_int.h — internal to kinesis*.c (kinesis_body.c implements it):
- * building request bodies and reading responses.  Not for programs; use
- * kinesis.h. */
+/* kinesis_int.h — internal to the library's Kinesis modules (kinesis*.c,
+ * efo*.c; kinesis_body.c implements it): building request bodies and
+ * reading responses.  Not for programs; use kinesis.h. */
 #ifndef KIN_KINESIS_INT_H
 #define KIN_KINESIS_INT_H
 

@@ -155,10 +155,10 @@ control_line(struct run *r, const char *p, size_t n, char *err)
 				memcpy(r->last_barrier, id, idlen);
 				r->last_barrier_len = idlen;
 			}
-			/* Output before the barrier goes first; the state
-			 * holds only what is not yet out. */
-			if (r->o->state && (rc = save_state(r, id, idlen,
-			    err)) < 0)
+			/* Results before the barrier go out first: the
+			 * snapshot holds only what is not out yet. */
+			if (r->o->state && ((rc = emit_flush(&r->em, err)) < 0 ||
+			    (rc = save_state(r, id, idlen, err)) < 0))
 				goto out;
 		} else if (kin_json_eq(&j, t, "end")) {
 			r->seen_end = 1;

@@ -72,7 +72,7 @@ state_save(const char *path, const struct win *w, const char *barrier,
     size_t blen, const char *fingerprint, char *err)
 {
 	struct kin_buf b;
-	char tmp[4096], e2[KIN_ERRLEN];
+	char tmp[4096], prev[4096], e2[KIN_ERRLEN];
 	struct save_ctx c;
 	int fd, rc = -1;
 
@@ -112,6 +112,13 @@ state_save(const char *path, const struct win *w, const char *barrier,
 		goto out;
 	}
 	fd = -1;
+	/* The snapshot before stays as FILE.prev: until downstream commits
+	 * this barrier, a restore may still ask for the one before. */
+	if (snprintf(prev, sizeof prev, "%s.prev", path) < (int)sizeof prev &&
+	    rename(path, prev) < 0 && errno != ENOENT) {
+		kin_seterrno(e2, errno, "rename to '%s'", prev);
+		goto out;
+	}
 	if (rename(tmp, path) < 0) {
 		kin_seterrno(e2, errno, "rename");
 		goto out;
@@ -180,11 +187,13 @@ load_line(struct win *w, struct kin_json *j, const char *p, size_t n,
 	return agg_load(w->g, st, j, ta, err);
 }
 
-int
-state_load(const char *path, struct win *w, const char *fingerprint,
+/* 1 loaded, 0 no file, -1 error, -2 another barrier's (nothing loaded). */
+static int
+load_one(const char *path, struct win *w, const char *fingerprint,
     const char *want, size_t wlen, char *err)
 {
 	FILE *fp = fopen(path, "re");
+	int mismatch = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -238,6 +247,7 @@ state_load(const char *path, struct win *w, const char *fingerprint,
 					snprintf(e2, sizeof e2, "it belongs to "
 					    "barrier %.*s, not %.*s", (int)pn,
 					    p, (int)wlen, want);
+					mismatch = 1;
 					goto bad;
 				}
 			}
@@ -271,10 +281,36 @@ badhdr:
 bad:
 	kin_seterr(err, "cannot load state '%s': line %lld: %s", path, lineno,
 	    e2);
+	if (mismatch)
+		rc = -2;
 out:
 	free(line);
 	kin_json_release(&j);
 	kin_buf_release(&kb);
 	fclose(fp);
 	return rc;
+}
+
+int
+state_load(const char *path, struct win *w, const char *fingerprint,
+    const char *want, size_t wlen, char *err)
+{
+	char prev[4096], e2[KIN_ERRLEN];
+	int rc = load_one(path, w, fingerprint, want, wlen, err), rc2;
+
+	if (rc != 0 && rc != -2)
+		return rc;
+	/* No file (a crash between the two renames of a save), or another
+	 * barrier's: the snapshot before may be the one. */
+	if (snprintf(prev, sizeof prev, "%s.prev", path) >= (int)sizeof prev)
+		return rc == -2 ? -1 : 0;
+	rc2 = load_one(prev, w, fingerprint, want, wlen, e2);
+	if (rc2 == 1)
+		return 1;
+	if (rc == -2)
+		return -1;       /* err names the newer file's barrier */
+	if (rc2 == 0)
+		return 0;
+	memcpy(err, e2, KIN_ERRLEN);
+	return -1;
 }

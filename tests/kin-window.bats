@@ -540,6 +540,21 @@ EOF
 	assert_line --index 1 --partial '"count":1,'
 	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p2
 	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}'
+	# a later barrier's snapshot moves the earlier one to st.prev, and a
+	# restore can still go back to it
+	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":5}\n'; sed -n 4p t.ndjson;
+		printf '\036{"kin":"barrier","id":6}\n'; printf '\036{"kin":"end"}\n'; } >p3
+	rm -f st st.prev
+	kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p3 >/dev/null
+	head -1 st | grep -q '"barrier":6'
+	head -1 st.prev | grep -q '"barrier":5'
+	[ "$(stat -c %a st.prev)" = 600 ]
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p2
+	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}'
+	# a restore to a barrier neither snapshot has is an error
+	printf '\036{"kin":"restore","id":9}\n' >p9
+	run -74 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p9
+	assert_stderr --partial "it belongs to barrier 6, not 9"
 }
 
 @test "SIGTERM saves the open windows, and the next start continues them" {

@@ -74,7 +74,8 @@ FLINK_TPL='{first_EVENT_TIME} ==> {TICKER} : Stock Value: {max_PRICE:java}\n'
 	kin-window -t EVENT_TIME --size 60s --slide 30s -a first:EVENT_TIME \
 		-a max:PRICE -f "$FLINK_TPL" <t.ndjson >got2
 	cmp want got2
-	grep -qF -- "-a first:EVENT_TIME -a max:PRICE -f '{first_EVENT_TIME} ==> {TICKER} : Stock Value: {max_PRICE:java}\\en' trades.ndjson" "$MAN"
+	mandoc -Tutf8 "$MAN" | col -b | tr -s ' \t\n' ' ' |
+		grep -qF -- "-a first:EVENT_TIME -a max:PRICE -f '{first_EVENT_TIME} ==> {TICKER} : Stock Value: {max_PRICE:java}\\n' trades.ndjson"
 }
 
 @test "{x:java} prints doubles as Java's Double.toString" {
@@ -671,7 +672,7 @@ EOF
 }
 
 examples() {
-	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /s/^\.Dl //p' "$MAN" | sed 's/\\e/\\/g; s/\\-/-/g'
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /s/^\.Dl //p' "$MAN" | sed 's/\\&//g; s/\\e/\\/g; s/\\-/-/g'
 }
 
 @test "every EXAMPLES line runs" {

@@ -136,7 +136,7 @@ control_line(struct run *r, const char *p, size_t n, char *err)
 	size_t idlen = 0;
 
 	r->controls++;
-	kin_json_init(&j, 4096);
+	kin_json_init(&j, 1 << 20);   /* barriers carry every shard's position */
 	if (kin_json_parse(&j, p + 1, n - 1, err) == 0 && j.ntok > 0 &&
 	    j.tok[0].type == JSMN_OBJECT && (t = kin_json_get(&j, 0, "kin")) >= 0) {
 		int ti = kin_json_get(&j, 0, "id");

@@ -275,14 +275,14 @@ struct krec *agg_take(struct agg *a)
 	if (!a->n)
 		return NULL;
 	if (a->n == 1) {
-		if (!(k = krec_lone(a->first)))
-			return NULL;
+		k = krec_lone(a->first);
 	} else {
 		pblen = a->pkt.len + a->eht.len + a->recs.len;
 		total = KW_AGG_OVERHEAD + pblen;
 		if (!(k = calloc(1, sizeof(*k))))
 			return NULL;
-		if (!(buf = malloc(total))) {
+		/* the bytes, then the explicit hash key's text */
+		if (!(buf = malloc(total + 48))) {
 			free(k);
 			return NULL;
 		}
@@ -295,19 +295,23 @@ struct krec *agg_take(struct agg *a)
 		k->agg = k->data = buf;
 		k->len = total;
 		k->key = "a";
+		k->keylen = 1;
 		k->users = a->first;
 		k->nusers = a->n;
 		k->hash = a->first->hash;
 		/* the KPL puts an aggregate at its first record's hash key */
 		if (a->first->ehk)
-			snprintf(k->ehk, sizeof(k->ehk), "%s", a->first->ehk);
+			snprintf(buf + total, 48, "%s", a->first->ehk);
 		else
-			kw_u128_format(a->first->hash, k->ehk, sizeof(k->ehk));
+			kw_u128_format(a->first->hash, buf + total, 48);
+		k->ehk = buf + total;
 		k->deadline_us = 0;
-		for (u = a->first; u; u = u->next)
+		for (u = a->first; u; u = u->next) {
+			k->ucost += urec_cost(u);
 			if (u->deadline_us && (!k->deadline_us ||
 			    u->deadline_us < k->deadline_us))
 				k->deadline_us = u->deadline_us;
+		}
 	}
 	a->first = a->last = NULL;
 	a->n = 0;

@@ -7,11 +7,36 @@
 
 #include "batch.h"
 #include "parse.h"
+#include "resp.h"
 
 #define KW_REFRESH_MIN_US 1000000    /* ListShards at most once a second */
 #define KW_RETRY_CAP_MS 5000
 
-static struct kin_put_result g_res[KIN_MAX_PUT_RECORDS];
+static struct kw_result g_res[KIN_MAX_PUT_RECORDS];
+static struct kin_put_result g_kres[KIN_MAX_PUT_RECORDS];
+
+/* The answer's records: by the fast scanner, else by the library. */
+static int parse_answer(const struct send_result *res, size_t n, int *failed,
+    char *err)
+{
+	size_t i;
+
+	if (kw_parse_put_response(res->body, res->len, n, g_res, failed) == 0)
+		return 0;
+	if (kin_put_records_parse(res->body, res->len, n, g_kres, failed,
+	    err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct kw_result *r = &g_res[i];
+		memset(r, 0, sizeof(*r));
+		r->ok = !g_kres[i].code[0];
+		r->shard = g_kres[i].shard;
+		r->shardlen = strlen(g_kres[i].shard);
+		snprintf(r->code, sizeof(r->code), "%s", g_kres[i].code);
+		snprintf(r->msg, sizeof(r->msg), "%s", g_kres[i].message);
+	}
+	return 0;
+}
 
 /* ---- accounting ---- */
 
@@ -44,11 +69,6 @@ static int ep_grow(struct writer *w)
 	w->ep = n;
 	w->ep_cap = cap;
 	return 0;
-}
-
-static size_t urec_cost(const struct urec *u)
-{
-	return u->len + u->keylen + sizeof(*u);
 }
 
 static void user_done(struct writer *w, struct urec *u)
@@ -232,11 +252,24 @@ int writer_load_shards(struct writer *w, double rate_pct,
 
 /* ---- input side ---- */
 
+int writer_want_input(const struct writer *w)
+{
+	uint64_t waiting = w->held - w->inflight_users;
+	size_t wbytes = w->held_bytes - w->inflight_bytes;
+	size_t nopen = w->map.nopen ? w->map.nopen : 1;
+
+	if (w->held_bytes >= w->max_buffered)
+		return 0;
+	if (!w->o.aggregate && waiting >= 2 * w->o.max_records * nopen)
+		return 0;
+	return wbytes < 2 * w->o.max_bytes * nopen;
+}
+
 void writer_add(struct writer *w, struct urec *u)
 {
 	static const struct agg empty;
 	struct shard *s = shardmap_find(&w->map, u->hash);
-	int64_t now = kin_now_mono_us();
+	int64_t now = kw_now();
 	struct krec *k;
 
 	w->in++;
@@ -257,13 +290,7 @@ void writer_add(struct writer *w, struct urec *u)
 				return;
 		}
 	}
-	if (!(k = krec_lone(u))) {
-		dead_user(w, u, "no-memory", "", "out of memory");
-		user_done(w, u);
-		urec_free(u);
-		ep_advance(w);
-		return;
-	}
+	k = krec_lone(u);
 	k->enq_us = now;
 	queue_back(w, s, k);
 }
@@ -325,8 +352,7 @@ static void retry_krec(struct writer *w, struct krec *k,
 	struct shard *s;
 
 	k->attempts++;
-	snprintf(k->code, sizeof(k->code), "%s", code);
-	snprintf(k->msg, sizeof(k->msg), "%s", msg);
+	krec_set_err(k, code, msg);
 	w->retried += k->nusers;
 	if (kind == KIN_AWS_THROTTLED)
 		w->throttled += k->nusers;
@@ -412,6 +438,10 @@ static void on_done(void *ctx, struct req *r, const struct send_result *res)
 
 	for (i = 0; i < r->nshards; i++)
 		r->shards[i]->inflight--;
+	for (i = 0; i < r->n; i++) {
+		w->inflight_users -= r->k[i]->nusers;
+		w->inflight_bytes -= r->k[i]->ucost;
+	}
 	if (res->transport) {
 		fail_all(w, r, KIN_AWS_TRANSPORT, "ConnectionError",
 		    res->curl_err ? res->curl_err : "");
@@ -431,15 +461,14 @@ static void on_done(void *ctx, struct req *r, const struct send_result *res)
 			reject_all(w, r, code, ae.message);
 		return;
 	}
-	if (kin_put_records_parse(res->body, res->len, r->n, g_res, &failed,
-	    err) < 0) {
+	if (parse_answer(res, r->n, &failed, err) < 0) {
 		fail_all(w, r, KIN_AWS_TRANSPORT, "BadResponse", err);
 		return;
 	}
 	if (failed) {
 		const char *c = "";
 		for (i = 0; i < r->n && !*c; i++)
-			c = g_res[i].code;
+			c = g_res[i].ok ? "" : g_res[i].code;
 		warn_fail(w, code_kind(c), "PutRecords(%s): %d of %zu records "
 		    "failed (%s), retrying them", w->stream, failed, r->n, c);
 	}
@@ -452,7 +481,7 @@ static void on_done(void *ctx, struct req *r, const struct send_result *res)
 	for (i = 0; i < r->n; i++) {
 		struct shard *s = r->k[i]->shard;
 		int a = r->k[i]->attempts + 1;
-		if (!g_res[i].code[0])
+		if (g_res[i].ok)
 			continue;
 		if (!s->failed_now || a < s->failed_now)
 			s->failed_now = a;
@@ -467,13 +496,16 @@ static void on_done(void *ctx, struct req *r, const struct send_result *res)
 	/* backwards, so records going back to a queue's front keep order */
 	for (i = r->n; i-- > 0;) {
 		struct krec *k = r->k[i];
-		if (g_res[i].code[0]) {
+		if (i >= 4)
+			__builtin_prefetch(r->k[i - 4]);
+		if (!g_res[i].ok) {
 			retry_krec(w, k, code_kind(g_res[i].code),
-			    g_res[i].code, g_res[i].message, now);
+			    g_res[i].code, g_res[i].msg, now);
 			continue;
 		}
-		if (w->map.known && g_res[i].shard[0] &&
-		    strcmp(g_res[i].shard, k->shard->id) != 0)
+		if (w->map.known && g_res[i].shard &&
+		    (g_res[i].shardlen != strlen(k->shard->id) ||
+		    memcmp(g_res[i].shard, k->shard->id, g_res[i].shardlen)))
 			w->refresh = 1;
 		acked_krec(w, k);
 	}
@@ -531,11 +563,11 @@ static void expire(struct writer *w, int64_t now)
 				snprintf(m, sizeof(m), "record-ttl passed "
 				    "after %d attempt%s%s%s", k->attempts,
 				    k->attempts == 1 ? "" : "s",
-				    k->msg[0] ? ": " : "", k->msg);
+				    *krec_msg(k) ? ": " : "", krec_msg(k));
 			else
 				snprintf(m, sizeof(m), "record-ttl passed "
 				    "before it could be sent");
-			dead_krec(w, k, "expired", k->code, m);
+			dead_krec(w, k, "expired", krec_code(k), m);
 		}
 	}
 }
@@ -681,7 +713,10 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 		if (!shard_avail(w, s, now, &b))
 			continue;
 		while (r->n < w->o.max_records && (k = s->head)) {
-			size_t c = krec_cost(k);
+			size_t c;
+			if (k->next)
+				__builtin_prefetch(k->next);
+			c = krec_cost(k);
 			if (bucket_level(&s->rtb, now) < 1 ||
 			    bucket_level(&s->btb, now) <= 0)
 				break;
@@ -724,6 +759,10 @@ void writer_pump(struct writer *w)
 			break;
 		for (i = 0; i < r->nshards; i++)
 			r->shards[i]->inflight++;
+		for (i = 0; i < r->n; i++) {
+			w->inflight_users += r->k[i]->nusers;
+			w->inflight_bytes += r->k[i]->ucost;
+		}
 		if (sender_start(&w->snd, r, err) < 0) {
 			struct send_result res;
 			memset(&res, 0, sizeof(res));

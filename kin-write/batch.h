@@ -57,6 +57,9 @@ struct writer {
 	uint64_t held;            /* read and not yet done */
 	size_t held_bytes;
 	size_t queued;            /* krecs in shard queues */
+	uint64_t inflight_users;  /* user records in requests in flight */
+	size_t inflight_bytes;    /* and their urec_cost() */
+	size_t max_buffered;      /* held_bytes ceiling (--max-buffered) */
 	/* barriers */
 	struct epoch *ep;         /* ring of epochs low .. cur */
 	size_t ep_cap;
@@ -82,6 +85,11 @@ void writer_release(struct writer *w);
  * rate_pct: per-shard limits in % of the service's (0 = none). */
 int writer_load_shards(struct writer *w, double rate_pct,
     struct kin_awserr *ae, char *err);
+/* 1 while more input is welcome: what waits to be sent is less than two
+ * full requests per shard, and what is held is under --max-buffered.
+ * Reading no further ahead keeps the records in cache and the input's
+ * producer paced by the service. */
+int writer_want_input(const struct writer *w);
 /* Take a record read from input (always taken). */
 void writer_add(struct writer *w, struct urec *u);
 /* A line that could not become a record: dead-lettered now. */

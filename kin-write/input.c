@@ -23,6 +23,15 @@
 
 static int open_next(struct input *in, char *err);
 
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
 int input_init(struct input *in, const struct input_opts *o, char **files,
     int nfiles, char *err)
 {
@@ -35,6 +44,20 @@ int input_init(struct input *in, const struct input_opts *o, char **files,
 	in->fd = -1;
 	in->rng = (uint64_t)kin_now_wall_us() ^ ((uint64_t)getpid() << 32) ^
 	    0x9E3779B97F4A7C15ull;
+	/* --random-key: keys drawn from a pool of random keys whose hashes
+	 * are known, so a record costs no MD5 and still lands on a random
+	 * shard */
+	{
+		static const char hex[] = "0123456789abcdef";
+		int k, d;
+		for (k = 0; k < KW_KEY_POOL; k++) {
+			uint64_t v = rng_next(&in->rng);
+			for (d = 15; d >= 0; d--, v >>= 4)
+				in->pool[k].key[d] = hex[v & 15];
+			in->pool[k].key[16] = '\0';
+			in->pool[k].hash = kw_key_hash(in->pool[k].key, 16);
+		}
+	}
 	kin_json_init(&in->js, 1 << 20);
 	kin_buf_init(&in->data, KW_LINE_MAX);
 	kin_buf_init(&in->key, 64 * 1024);
@@ -112,15 +135,6 @@ static int open_next(struct input *in, char *err)
 	kin_lines_init(&in->lines, fd, in->o->delim, KW_LINE_MAX);
 	in->lines_init = 1;
 	return 1;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
 }
 
 /* Number of UTF-8 characters, or -1 when not valid UTF-8. */
@@ -224,8 +238,9 @@ static enum in_rc make_record(struct input *in, struct in_item *it,
 	size_t dlen = len, klen = 0;
 	int parsed = 0, obj = 0, t;
 	long chars;
-	char rnd[24];
 	struct urec *u;
+	kw_u128 khash = 0;
+	int have_hash = 0;
 
 	if (o->envelope) {
 		int d;
@@ -353,9 +368,12 @@ static enum in_rc make_record(struct input *in, struct in_item *it,
 		klen = strlen(o->key);
 	} else if (!key) {
 		/* --random-key, and the default */
-		klen = (size_t)snprintf(rnd, sizeof(rnd), "%016llx",
-		    (unsigned long long)rng_next(&in->rng));
-		key = rnd;
+		const struct poolkey *pk = &in->pool[rng_next(&in->rng) &
+		    (KW_KEY_POOL - 1)];
+		key = pk->key;
+		klen = 16;
+		khash = pk->hash;
+		have_hash = 1;
 	}
 	it->key = key;
 	if (klen == 0)
@@ -373,7 +391,7 @@ static enum in_rc make_record(struct input *in, struct in_item *it,
 		    KIN_MAX_RECORD);
 	if (!(u = urec_new(key, klen, ehk, data, dlen)))
 		return bad(it, "no-memory", data, dlen, "out of memory");
-	u->hash = ehk ? 0 : kw_key_hash(key, klen);
+	u->hash = ehk ? 0 : have_hash ? khash : kw_key_hash(key, klen);
 	if (ehk)
 		(void)kw_u128_parse(ehk, strlen(ehk), &u->hash);
 	it->u = u;
@@ -422,8 +440,7 @@ enum in_rc input_next(struct input *in, struct in_item *it, char *err)
 			it->u->lineno = it->lineno;
 			it->u->src = in->src;
 			if (in->o->ttl_us)
-				it->u->deadline_us = kin_now_mono_us() +
-				    in->o->ttl_us;
+				it->u->deadline_us = kw_now() + in->o->ttl_us;
 		}
 		return rc;
 	}

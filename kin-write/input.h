@@ -45,6 +45,13 @@ struct in_item {
 	int fd;                  /* IN_AGAIN: what to poll */
 };
 
+#define KW_KEY_POOL 4096   /* power of two */
+
+struct poolkey {
+	kw_u128 hash;
+	char key[17];
+};
+
 struct input {
 	const struct input_opts *o;
 	char **files;
@@ -60,6 +67,7 @@ struct input {
 	struct kin_json js;
 	struct kin_buf data, key, hash;
 	uint64_t rng;
+	struct poolkey pool[KW_KEY_POOL];
 };
 
 /* files: operands (NULL/0 for stdin only).  Checks that each can be

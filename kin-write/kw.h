@@ -15,6 +15,29 @@
  * key as a big-endian integer, or the explicit hash key). */
 typedef unsigned __int128 kw_u128;
 
+struct shard;
+struct urec;
+
+struct krec {
+	struct krec *next;       /* in a shard queue */
+	struct urec *users;      /* one, or the aggregate's records in order */
+	uint32_t nusers;
+	int attempts;            /* PutRecords tries so far */
+	int embedded;            /* lives inside its only urec */
+	char *data;              /* bytes to put (users->data when alone) */
+	size_t len;
+	char *agg;               /* owned aggregate bytes (then its ehk), or NULL */
+	const char *key;         /* users->key, or "a" for an aggregate */
+	const char *ehk;         /* ExplicitHashKey, or NULL */
+	size_t keylen;
+	kw_u128 hash;            /* users->hash */
+	struct shard *shard;     /* queue it belongs to */
+	int64_t enq_us;          /* when it became ready (linger) */
+	int64_t deadline_us;     /* earliest user deadline, 0 = none */
+	size_t ucost;            /* urec_cost() of its users */
+	char *err;               /* "code\0message" of the last failure */
+};
+
 struct urec {
 	struct urec *next;       /* in an aggregate's list */
 	uint64_t seq;            /* input order, from 0 */
@@ -28,49 +51,43 @@ struct urec {
 	char *ehk;               /* explicit hash key (decimal) or NULL */
 	char *data;              /* bytes (NUL after them) */
 	size_t len;
+	int cls;                 /* allocation size class, -1 for malloc */
+	struct krec lone;        /* its krec when it goes alone */
 	/* key, ehk and data live in the same allocation */
 };
 
 struct urec *urec_new(const char *key, size_t keylen, const char *ehk,
     const void *data, size_t len);
 void urec_free(struct urec *u);
+/* Memory a record holds, for --max-buffered. */
+static inline size_t urec_cost(const struct urec *u)
+{
+	return sizeof(*u) + u->len + u->keylen + 2;
+}
 
-struct shard;
-
-struct krec {
-	struct krec *next;       /* in a shard queue */
-	struct urec *users;      /* one, or the aggregate's records in order */
-	uint32_t nusers;
-	char *data;              /* bytes to put (users->data when alone) */
-	size_t len;
-	char *agg;               /* owned aggregate bytes, or NULL */
-	const char *key;         /* users->key, or "a" for an aggregate */
-	char ehk[40];            /* ExplicitHashKey, "" for none */
-	kw_u128 hash;            /* users->hash */
-	struct shard *shard;     /* queue it belongs to */
-	int attempts;            /* PutRecords tries so far */
-	int64_t enq_us;          /* when it became ready (linger) */
-	int64_t deadline_us;     /* earliest user deadline, 0 = none */
-	char code[64];           /* last error code */
-	char msg[160];           /* last error message */
-};
-
+/* The urec's own krec (no allocation). */
 struct krec *krec_lone(struct urec *u);
 void krec_free(struct krec *k);
 /* Bytes that count against the 1 MiB / 5 MiB limits: data + key. */
 static inline size_t krec_cost(const struct krec *k)
 {
-	size_t n = k->len;
-	const char *p = k->key;
-	while (*p++)
-		n++;
-	return n;
+	return k->len + k->keylen;
 }
+/* Remember the last failure; its code and message ("" when none). */
+void krec_set_err(struct krec *k, const char *code, const char *msg);
+const char *krec_code(const struct krec *k);
+const char *krec_msg(const struct krec *k);
+
+/* The clock, read once per turn of the event loop: records read in one
+ * turn share a time (rec.c). */
+void kw_tick(void);
+int64_t kw_now(void);
 
 /* 128-bit helpers (shardmap.c). */
 int kw_u128_parse(const char *s, size_t n, kw_u128 *out);
 size_t kw_u128_format(kw_u128 v, char *dst, size_t n);   /* decimal */
-/* MD5 of the key as a big-endian 128-bit number. */
+/* MD5 of the key as a big-endian 128-bit number (short keys are cached:
+ * a stream's keys repeat). */
 kw_u128 kw_key_hash(const char *key, size_t len);
 
 #endif

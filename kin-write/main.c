@@ -448,7 +448,9 @@ static int read_input(struct run *r, int *poll_fd)
 
 	*poll_fd = -1;
 	for (i = 0; i < 4096; i++) {
-		if (r->w.held_bytes >= r->o->max_buffered || r->w.fatal)
+		if (!(i & 255))
+			kw_tick();
+		if (!writer_want_input(&r->w) || r->w.fatal)
 			return 0;
 		switch (input_next(&r->in, &it, err)) {
 		case IN_REC:
@@ -511,6 +513,7 @@ static int run_loop(struct run *r)
 		int poll_fd = -1, more = 0, rc;
 		int64_t now;
 
+		kw_tick();
 		if (!r->in_done && !w->fatal) {
 			rc = read_input(r, &poll_fd);
 			if (rc == 1)
@@ -606,6 +609,7 @@ int main(int argc, char **argv)
 	r.w.on_barrier = on_barrier;
 	r.w.barrier_ctx = &r;
 	r.w.snd.timeout_ms = (long)o.request_timeout_ms;
+	r.w.max_buffered = (size_t)o.max_buffered;
 	memset(&ae, 0, sizeof(ae));
 	if (writer_load_shards(&r.w, o.rate_pct, &ae, err) < 0) {
 		if (ae.kind == KIN_AWS_NOT_FOUND)

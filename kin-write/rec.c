@@ -1,20 +1,87 @@
-/* rec.c — user records and Kinesis records: allocation and release. */
+/* rec.c — user records and Kinesis records: allocation and release.
+ * Records are many, small and short-lived, freed hundreds at a time when a
+ * reply comes: they come from free lists of a few block sizes, which cost
+ * a fraction of malloc/free under that pattern. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kw.h"
+#include "parse.h"
+
+static int64_t g_now;
+
+void kw_tick(void)
+{
+	g_now = kin_now_mono_us();
+}
+
+int64_t kw_now(void)
+{
+	return g_now ? g_now : kin_now_mono_us();
+}
+
+#define KW_CLASSES 5            /* blocks of 256 .. 4096 bytes */
+#define KW_ARENA (64 * 1024)
+
+struct block {
+	struct block *next;
+};
+static struct block *freelist[KW_CLASSES];
+
+static int size_class(size_t n)
+{
+	int c;
+	size_t b = 256;
+
+	for (c = 0; c < KW_CLASSES; c++, b <<= 1)
+		if (n <= b)
+			return c;
+	return -1;
+}
+
+static void *block_get(int c)
+{
+	size_t bs = (size_t)256 << c, i;
+	char *arena;
+
+	if (!freelist[c]) {
+		if (!(arena = malloc(KW_ARENA)))
+			return NULL;
+		for (i = 0; i + bs <= KW_ARENA; i += bs) {
+			struct block *b = (struct block *)(arena + i);
+			b->next = freelist[c];
+			freelist[c] = b;
+		}
+	}
+	{
+		struct block *b = freelist[c];
+		freelist[c] = b->next;
+		return b;
+	}
+}
+
+static void block_put(int c, void *p)
+{
+	struct block *b = p;
+
+	b->next = freelist[c];
+	freelist[c] = b;
+}
 
 struct urec *urec_new(const char *key, size_t keylen, const char *ehk,
     const void *data, size_t len)
 {
 	size_t ehklen = ehk ? strlen(ehk) + 1 : 0;
-	struct urec *u = malloc(sizeof(*u) + keylen + 1 + ehklen + len + 1);
+	size_t need = sizeof(struct urec) + keylen + 1 + ehklen + len + 1;
+	int c = size_class(need);
+	struct urec *u = c >= 0 ? block_get(c) : malloc(need);
 	char *p;
 
 	if (!u)
 		return NULL;
 	memset(u, 0, sizeof(*u));
+	u->cls = c;
 	p = (char *)(u + 1);
 	u->key = p;
 	memcpy(p, key, keylen);
@@ -36,38 +103,70 @@ struct urec *urec_new(const char *key, size_t keylen, const char *ehk,
 
 void urec_free(struct urec *u)
 {
-	free(u);
+	if (u->cls >= 0)
+		block_put(u->cls, u);
+	else
+		free(u);
 }
 
 struct krec *krec_lone(struct urec *u)
 {
-	struct krec *k = calloc(1, sizeof(*k));
+	struct krec *k = &u->lone;
 
-	if (!k)
-		return NULL;
+	memset(k, 0, sizeof(*k));
 	u->next = NULL;
+	k->embedded = 1;
 	k->users = u;
 	k->nusers = 1;
 	k->data = u->data;
 	k->len = u->len;
 	k->key = u->key;
-	if (u->ehk)
-		snprintf(k->ehk, sizeof(k->ehk), "%s", u->ehk);
+	k->keylen = u->keylen;
+	k->ehk = u->ehk;
 	k->hash = u->hash;
 	k->deadline_us = u->deadline_us;
+	k->ucost = urec_cost(u);
 	return k;
+}
+
+void krec_set_err(struct krec *k, const char *code, const char *msg)
+{
+	size_t c = strlen(code), m = strlen(msg);
+	char *e = malloc(c + m + 2);
+
+	if (!e)
+		return;   /* the message is only for the dead-letter line */
+	memcpy(e, code, c + 1);
+	memcpy(e + c + 1, msg, m + 1);
+	free(k->err);
+	k->err = e;
+}
+
+const char *krec_code(const struct krec *k)
+{
+	return k->err ? k->err : "";
+}
+
+const char *krec_msg(const struct krec *k)
+{
+	return k->err ? k->err + strlen(k->err) + 1 : "";
 }
 
 void krec_free(struct krec *k)
 {
 	struct urec *u, *next;
+	int embedded;
 
 	if (!k)
 		return;
+	embedded = k->embedded;
+	free(k->err);
+	free(k->agg);
+	k->err = NULL;
 	for (u = k->users; u; u = next) {
 		next = u->next;
-		urec_free(u);
+		urec_free(u);   /* frees k too when it is embedded */
 	}
-	free(k->agg);
-	free(k);
+	if (!embedded)
+		free(k);
 }

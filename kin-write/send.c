@@ -121,7 +121,7 @@ int sender_start(struct sender *s, struct req *r, char *err)
 		s->ent[i].data = r->k[i]->data;
 		s->ent[i].len = r->k[i]->len;
 		s->ent[i].key = r->k[i]->key;
-		s->ent[i].hash = r->k[i]->ehk[0] ? r->k[i]->ehk : NULL;
+		s->ent[i].hash = r->k[i]->ehk;
 	}
 	kin_buf_reset(&r->body);
 	kin_buf_reset(&r->store);

@@ -49,7 +49,7 @@ size_t kw_u128_format(kw_u128 v, char *dst, size_t n)
 	return len;
 }
 
-kw_u128 kw_key_hash(const char *key, size_t len)
+static kw_u128 md5_u128(const char *key, size_t len)
 {
 	static EVP_MD_CTX *ctx;
 	static EVP_MD *md;
@@ -68,6 +68,37 @@ kw_u128 kw_key_hash(const char *key, size_t len)
 	for (i = 0; i < 16; i++)
 		v = (v << 8) | d[i];
 	return v;
+}
+
+#define KEYCACHE 1024
+#define KEYCACHE_LEN 44
+static struct keycache {
+	kw_u128 hash;
+	uint32_t fnv;
+	uint32_t len;           /* 0: empty */
+	char key[KEYCACHE_LEN];
+} keycache[KEYCACHE];
+
+kw_u128 kw_key_hash(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+	struct keycache *e;
+
+	if (len == 0 || len > KEYCACHE_LEN)
+		return md5_u128(key, len);
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 16777619u;
+	}
+	e = &keycache[(h ^ (h >> 16)) & (KEYCACHE - 1)];
+	if (e->len == len && e->fnv == h && memcmp(e->key, key, len) == 0)
+		return e->hash;
+	e->hash = md5_u128(key, len);
+	e->fnv = h;
+	e->len = (uint32_t)len;
+	memcpy(e->key, key, len);
+	return e->hash;
 }
 
 void shardmap_init(struct shardmap *m, double rate_pct)

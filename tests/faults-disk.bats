@@ -30,7 +30,9 @@ faulty() {
 	if [ "$1" != -- ]; then errno=$1; shift; fi
 	if [ "$1" != -- ]; then after=$1; shift; fi
 	shift
-	env LD_PRELOAD="$SHIM" KIN_FAULT_PATH="$glob" KIN_FAULT_OP="$op" \
+	# (an ASan build, KIN_TEST_BUILD=san, wants its runtime first)
+	env LD_PRELOAD="$SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		KIN_FAULT_PATH="$glob" KIN_FAULT_OP="$op" \
 		KIN_FAULT_ERRNO="$errno" KIN_FAULT_AFTER="$after" \
 		KIN_FAULT_LOG="$FLOG" "$@"
 }

@@ -218,11 +218,21 @@ measure() {
 	awk -v n="$lines" '{ print n, $1, $2 + $3 }' "$tmp/time" >>"$tmp/$name"
 }
 
+# one client after the other, the first one changing from run to run: the
+# server's speed drifts, and no client should always get the same turn
+one() {
+	case $1 in
+	kin-read) measure kin-read "$KR" -s bench -o trim-horizon -e ;;
+	node) measure node node "$tmp/read.js" bench ;;
+	cli) measure cli bash "$tmp/cli-read.sh" bench ;;
+	esac
+}
+order=(kin-read node cli)
 for r in $(seq 1 "$RUNS"); do
 	echo "run $r of $RUNS"
-	measure kin-read "$KR" -s bench -o trim-horizon -e || exit 1
-	measure node node "$tmp/read.js" bench || exit 1
-	measure cli bash "$tmp/cli-read.sh" bench || exit 1
+	for k in 0 1 2; do
+		one "${order[$(((r - 1 + k) % 3))]}" || exit 1
+	done
 done
 
 # median of column C of file F

@@ -53,6 +53,19 @@ str_end(const char *p, const char *e, uint8_t *esc)
 {
 	const char *stop = e - p > 32 ? p + 32 : e;
 
+	/* Eight bytes at a time while none is a quote or a backslash
+	 * (the classic "has a zero byte" test on v ^ '"' and v ^ '\\'). */
+	while (stop - p >= 8) {
+		uint64_t v, q, b;
+
+		memcpy(&v, p, 8);
+		q = v ^ 0x2222222222222222ULL;
+		b = v ^ 0x5c5c5c5c5c5c5c5cULL;
+		if (((q - 0x0101010101010101ULL) & ~q) & 0x8080808080808080ULL ||
+		    ((b - 0x0101010101010101ULL) & ~b) & 0x8080808080808080ULL)
+			break;
+		p += 8;
+	}
 	while (p < stop) {
 		if (*p == '"')
 			return p;

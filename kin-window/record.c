@@ -218,7 +218,7 @@ out:
 static int
 build_key(struct run *r, struct kin_buf *k, const struct fval *v, char *err)
 {
-	kin_buf_reset(k);
+	k->len = 0;   /* the key is bytes with lengths, never a C string */
 	for (int i = 0; i < r->nkey; i++) {
 		const struct fval *f = &v[r->keyslot[i]];
 		size_t at = k->len;

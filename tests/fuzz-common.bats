@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
-# The libFuzzer targets for common/'s parsers (tests/fuzz-common), each for a
-# short bounded time from its committed seed corpus under ASan and UBSan:
-# JSON, GetRecords and PutRecords answers, base64, times and durations.
+# The libFuzzer targets of tests/fuzz-common, each for a short bounded time
+# from its committed seed corpus under ASan and UBSan: common/'s parsers
+# (JSON, GetRecords and PutRecords answers, base64, times and durations),
+# and the programs' fast parsers against them (kin-read's GetRecords fast
+# path and KPL de-aggregator, kin-write's PutRecords scanner).
 # `make fuzz` runs them for longer (FUZZ_SECONDS, default 300).
-# KIN_FUZZ_SECONDS sets the time here (default 10 s each).
+# KIN_FUZZ_SECONDS sets the time here (default 8 s each).
 
 load helpers/common
 
@@ -24,7 +26,7 @@ setup_file() {
 # fuzz NAME: run fuzz_NAME for KIN_FUZZ_SECONDS; new inputs go to a scratch
 # corpus, the seeds are only read. On a crash, show the report and the input.
 fuzz() {
-	local n=$1 secs=${KIN_FUZZ_SECONDS:-10} log=$BATS_TEST_TMPDIR/fuzz.log crash
+	local n=$1 secs=${KIN_FUZZ_SECONDS:-8} log=$BATS_TEST_TMPDIR/fuzz.log crash
 	if [ -z "$(ls -A "$SEEDS/$n" 2>/dev/null)" ]; then
 		echo "no seed corpus in $SEEDS/$n" >&2
 		return 1
@@ -51,3 +53,6 @@ fuzz() {
 @test "fuzz_putresp: kin_put_records_parse" { fuzz putresp; }
 @test "fuzz_base64: kin_b64_decode, and encode round trips" { fuzz base64; }
 @test "fuzz_time: kin_parse_time_us, durations, sizes, numbers" { fuzz time; }
+@test "fuzz_page: kin-read's GetRecords fast path agrees with the library" { fuzz page; }
+@test "fuzz_putscan: kin-write's PutRecords scanner agrees with the library" { fuzz putscan; }
+@test "fuzz_deagg: kin-read's KPL de-aggregator" { fuzz deagg; }

@@ -1,9 +1,12 @@
 # tests/fuzz-common/local.mk — libFuzzer targets for the parsers in common/
-# (JSON, GetRecords and PutRecords answers, base64, times and durations).
-# They are built by clang under ASan+UBSan from the common/*.c sources
-# themselves, into build/fuzz-common/, never mixed with gcc's objects.
+# (JSON, GetRecords and PutRecords answers, base64, times and durations),
+# and for the programs' own fast parsers checked against them: kin-read's
+# GetRecords fast path (page) and KPL de-aggregator (deagg), kin-write's
+# PutRecords answer scanner (putscan).  They are built by clang under
+# ASan+UBSan from the sources themselves, into build/fuzz-common/, never
+# mixed with gcc's objects.
 #
-#   make fuzz-common-build      the five binaries
+#   make fuzz-common-build      the binaries
 #   make fuzz                   each for FUZZ_SECONDS (default 300)
 #   tests/fuzz-common.bats      each for a few seconds, in make check
 #
@@ -16,8 +19,14 @@ FZC_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
 FZC_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Icommon \
               -DKIN_VERSION='"$(VERSION)"' -MMD -MP $(FZC_SAN)
-FZC_NAMES   = json getrecords putresp base64 time
+FZC_NAMES   = json getrecords putresp base64 time page putscan deagg
 FZC_BINS    = $(FZC_NAMES:%=$(FZC_DIR)/fuzz_%)
+# the program objects each program target links too (beside libkin-fuzz.a)
+FZC_PROG_OBJ = $(FZC_DIR)/kin-read/page.o $(FZC_DIR)/kin-write/resp.o \
+               $(FZC_DIR)/kin-read/deagg.o
+$(FZC_DIR)/fuzz_page:    $(FZC_DIR)/kin-read/page.o
+$(FZC_DIR)/fuzz_putscan: $(FZC_DIR)/kin-write/resp.o
+$(FZC_DIR)/fuzz_deagg:   $(FZC_DIR)/kin-read/deagg.o
 FZC_LIB_OBJ = $(LIB_SRC:common/%.c=$(FZC_DIR)/common/%.o)
 FZC_LIB     = $(FZC_DIR)/libkin-fuzz.a
 FUZZ_SECONDS ?= 300
@@ -34,7 +43,17 @@ $(FZC_DIR)/common/%.o: common/%.c
 $(FZC_DIR)/%.o: tests/fuzz-common/%.c
 	$(say) CLANG $<
 	@mkdir -p $(dir $@)
-	$(Q)$(FZC_CC) $(FZC_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(Q)$(FZC_CC) $(FZC_CFLAGS) -Ikin-read -Ikin-write -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZC_DIR)/kin-read/%.o: kin-read/%.c
+	$(say) CLANG $<
+	@mkdir -p $(dir $@)
+	$(Q)$(FZC_CC) $(FZC_CFLAGS) -Ikin-read -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZC_DIR)/kin-write/%.o: kin-write/%.c
+	$(say) CLANG $<
+	@mkdir -p $(dir $@)
+	$(Q)$(FZC_CC) $(FZC_CFLAGS) -Ikin-write -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FZC_LIB): $(FZC_LIB_OBJ)
 	$(say) AR $@
@@ -42,10 +61,11 @@ $(FZC_LIB): $(FZC_LIB_OBJ)
 
 $(FZC_DIR)/fuzz_%: $(FZC_DIR)/fuzz_%.o $(FZC_LIB)
 	$(say) LINK $@
-	$(Q)$(FZC_CC) $(FZC_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_KIN)
+	$(Q)$(FZC_CC) $(FZC_SAN) -fsanitize=fuzzer -o $@ $(filter-out $(FZC_LIB),$^) \
+	    $(FZC_LIB) $(LDLIBS_KIN)
 
--include $(FZC_LIB_OBJ:.o=.d) $(FZC_BINS:=.d)
-.SECONDARY: $(FZC_BINS:=.o)
+-include $(FZC_LIB_OBJ:.o=.d) $(FZC_BINS:=.d) $(FZC_PROG_OBJ:.o=.d)
+.SECONDARY: $(FZC_BINS:=.o) $(FZC_PROG_OBJ)
 
 # Each target in turn; the first failure stops with its crash file named.
 fuzz-common: $(FZC_BINS)

@@ -148,6 +148,7 @@ control_line(struct run *r, const char *p, size_t n, char *err)
 		}
 		if (kin_json_eq(&j, t, "barrier")) {
 			r->seen_barrier = 1;
+			r->seen_end = 0;     /* a new run needs its own end */
 			free(r->last_barrier);
 			r->last_barrier = NULL;
 			r->last_barrier_len = 0;

@@ -260,7 +260,7 @@ int writer_want_input(const struct writer *w)
 
 	if (w->held_bytes >= w->max_buffered)
 		return 0;
-	if (!w->o.aggregate && waiting >= 2 * w->o.max_records * nopen)
+	if (!w->o.aggregate && waiting >= w->o.max_records * nopen + 500)
 		return 0;
 	return wbytes < 2 * w->o.max_bytes * nopen;
 }
@@ -438,10 +438,8 @@ static void on_done(void *ctx, struct req *r, const struct send_result *res)
 
 	for (i = 0; i < r->nshards; i++)
 		r->shards[i]->inflight--;
-	for (i = 0; i < r->n; i++) {
-		w->inflight_users -= r->k[i]->nusers;
-		w->inflight_bytes -= r->k[i]->ucost;
-	}
+	w->inflight_users -= r->users;
+	w->inflight_bytes -= r->ucost;
 	if (res->transport) {
 		fail_all(w, r, KIN_AWS_TRANSPORT, "ConnectionError",
 		    res->curl_err ? res->curl_err : "");
@@ -706,6 +704,8 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 
 	r->n = 0;
 	r->nshards = 0;
+	r->users = 0;
+	r->ucost = 0;
 	mark++;
 	for (i = 0; i < nopen && r->n < w->o.max_records; i++) {
 		struct shard *s = w->map.open[(start + i) % nopen];
@@ -735,6 +735,8 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 			bucket_take(&s->rtb, 1);
 			bucket_take(&s->btb, (double)c);
 			r->k[r->n++] = k;
+			r->users += k->nusers;
+			r->ucost += k->ucost;
 			bytes += c;
 		}
 	}
@@ -759,10 +761,8 @@ void writer_pump(struct writer *w)
 			break;
 		for (i = 0; i < r->nshards; i++)
 			r->shards[i]->inflight++;
-		for (i = 0; i < r->n; i++) {
-			w->inflight_users += r->k[i]->nusers;
-			w->inflight_bytes += r->k[i]->ucost;
-		}
+		w->inflight_users += r->users;
+		w->inflight_bytes += r->ucost;
 		if (sender_start(&w->snd, r, err) < 0) {
 			struct send_result res;
 			memset(&res, 0, sizeof(res));

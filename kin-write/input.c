@@ -32,6 +32,19 @@ static uint64_t rng_next(uint64_t *s)
 	return *s = x;
 }
 
+/* The text of pool key i (in in->poolkey, 16 hex digits). */
+static const char *pool_key(struct input *in, uint64_t i)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t v = in->poolseed ^ (i * 0x9E3779B97F4A7C15ull);
+	int d;
+
+	for (d = 15; d >= 0; d--, v >>= 4)
+		in->poolkey[d] = hex[v & 15];
+	in->poolkey[16] = '\0';
+	return in->poolkey;
+}
+
 int input_init(struct input *in, const struct input_opts *o, char **files,
     int nfiles, char *err)
 {
@@ -46,17 +59,12 @@ int input_init(struct input *in, const struct input_opts *o, char **files,
 	    0x9E3779B97F4A7C15ull;
 	/* --random-key: keys drawn from a pool of random keys whose hashes
 	 * are known, so a record costs no MD5 and still lands on a random
-	 * shard */
+	 * shard; the pool's keys are made from their index */
+	in->poolseed = rng_next(&in->rng);
 	{
-		static const char hex[] = "0123456789abcdef";
-		int k, d;
-		for (k = 0; k < KW_KEY_POOL; k++) {
-			uint64_t v = rng_next(&in->rng);
-			for (d = 15; d >= 0; d--, v >>= 4)
-				in->pool[k].key[d] = hex[v & 15];
-			in->pool[k].key[16] = '\0';
-			in->pool[k].hash = kw_key_hash(in->pool[k].key, 16);
-		}
+		uint64_t k;
+		for (k = 0; k < KW_KEY_POOL; k++)
+			in->pool[k] = kw_key_hash(pool_key(in, k), 16);
 	}
 	kin_json_init(&in->js, 1 << 20);
 	kin_buf_init(&in->data, KW_LINE_MAX);
@@ -368,11 +376,10 @@ static enum in_rc make_record(struct input *in, struct in_item *it,
 		klen = strlen(o->key);
 	} else if (!key) {
 		/* --random-key, and the default */
-		const struct poolkey *pk = &in->pool[rng_next(&in->rng) &
-		    (KW_KEY_POOL - 1)];
-		key = pk->key;
+		uint64_t i = rng_next(&in->rng) & (KW_KEY_POOL - 1);
+		key = pool_key(in, i);
 		klen = 16;
-		khash = pk->hash;
+		khash = in->pool[i];
 		have_hash = 1;
 	}
 	it->key = key;

@@ -45,12 +45,7 @@ struct in_item {
 	int fd;                  /* IN_AGAIN: what to poll */
 };
 
-#define KW_KEY_POOL 4096   /* power of two */
-
-struct poolkey {
-	kw_u128 hash;
-	char key[17];
-};
+#define KW_KEY_POOL 1024   /* power of two */
 
 struct input {
 	const struct input_opts *o;
@@ -67,7 +62,9 @@ struct input {
 	struct kin_json js;
 	struct kin_buf data, key, hash;
 	uint64_t rng;
-	struct poolkey pool[KW_KEY_POOL];
+	uint64_t poolseed;         /* key i is hex(poolseed ^ i * odd) */
+	kw_u128 pool[KW_KEY_POOL]; /* their hashes */
+	char poolkey[17];
 };
 
 /* files: operands (NULL/0 for stdin only).  Checks that each can be

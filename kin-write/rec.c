@@ -21,7 +21,10 @@ int64_t kw_now(void)
 	return g_now ? g_now : kin_now_mono_us();
 }
 
-#define KW_CLASSES 5            /* blocks of 256 .. 4096 bytes */
+/* block sizes: a trade line's record takes 300-odd bytes */
+static const size_t class_size[] = { 256, 320, 384, 448, 512, 768, 1024,
+    2048, 4096 };
+#define KW_CLASSES ((int)(sizeof(class_size) / sizeof(class_size[0])))
 #define KW_ARENA (64 * 1024)
 
 struct block {
@@ -32,33 +35,32 @@ static struct block *freelist[KW_CLASSES];
 static int size_class(size_t n)
 {
 	int c;
-	size_t b = 256;
 
-	for (c = 0; c < KW_CLASSES; c++, b <<= 1)
-		if (n <= b)
+	for (c = 0; c < KW_CLASSES; c++)
+		if (n <= class_size[c])
 			return c;
 	return -1;
 }
 
 static void *block_get(int c)
 {
-	size_t bs = (size_t)256 << c, i;
+	size_t bs = class_size[c], i;
 	char *arena;
+	struct block *b;
 
 	if (!freelist[c]) {
 		if (!(arena = malloc(KW_ARENA)))
 			return NULL;
-		for (i = 0; i + bs <= KW_ARENA; i += bs) {
-			struct block *b = (struct block *)(arena + i);
+		/* linked so that blocks are handed out in address order */
+		for (i = (KW_ARENA / bs) * bs; i >= bs; i -= bs) {
+			b = (struct block *)(arena + i - bs);
 			b->next = freelist[c];
 			freelist[c] = b;
 		}
 	}
-	{
-		struct block *b = freelist[c];
-		freelist[c] = b->next;
-		return b;
-	}
+	b = freelist[c];
+	freelist[c] = b->next;
+	return b;
 }
 
 static void block_put(int c, void *p)

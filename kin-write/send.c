@@ -43,6 +43,25 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+static void setup_easy(struct sender *s, struct req *r)
+{
+	CURL *e = r->easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, s->c->url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	if (s->c->aws && s->c->aws->ca_bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, s->c->aws->ca_bundle);
+}
+
 int sender_init(struct sender *s, struct kin_client *c, const char *stream,
     int slots, long timeout_ms, char *err)
 {
@@ -69,6 +88,7 @@ int sender_init(struct sender *s, struct kin_client *c, const char *stream,
 		if (!(r->k = calloc(KIN_MAX_PUT_RECORDS, sizeof(*r->k))) ||
 		    !(r->easy = curl_easy_init()))
 			return kin_seterr(err, "out of memory");
+		setup_easy(s, r);
 	}
 	return 0;
 }
@@ -149,25 +169,12 @@ int sender_start(struct sender *s, struct req *r, char *err)
 	kin_buf_reset(&r->resp);
 	r->errortype[0] = '\0';
 	r->curl_err[0] = '\0';
-	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, s->c->url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	/* the rest was set once, in sender_init: the URL is not parsed again */
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.p);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)r->body.len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	if (s->c->aws && s->c->aws->ca_bundle)
-		curl_easy_setopt(e, CURLOPT_CAINFO, s->c->aws->ca_bundle);
 	if (curl_multi_add_handle(s->multi, e) != CURLM_OK)
 		return kin_seterr(err, "cannot start a request");
 	r->busy = 1;

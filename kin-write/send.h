@@ -23,8 +23,10 @@ struct req {
 	char curl_err[CURL_ERROR_SIZE];
 	struct krec **k;            /* records in this request */
 	size_t n;
-	struct shard **shards;      /* distinct shards in it (--ordered) */
+	struct shard **shards;      /* distinct shards in it */
 	size_t nshards;
+	uint64_t users;             /* user records in it */
+	size_t ucost;               /* and their urec_cost() */
 	int busy;
 	int64_t start_us;
 };

@@ -22,7 +22,7 @@ N=${1:-200000}
 RUNS=${RUNS:-3}
 CLI_BATCHES=${CLI_BATCHES:-20}   # the AWS CLI starts Python each call
 BOTO_N=${BOTO_N:-3000}           # one HTTP call per record
-KW=$ROOT/kin-write/kin-write
+KW=${KW:-$ROOT/kin-write/kin-write}
 TG=$ROOT/trade-gen/trade-gen
 KINCTL=$ROOT/build/plain/helpers/kinctl
 NM=$ROOT/infra/local/node_modules
@@ -30,17 +30,26 @@ for b in "$KW" "$TG" "$KINCTL"; do
 	[ -x "$b" ] || { echo "kin-write.sh: $b not built (run make)" >&2; exit 1; }
 done
 tmp=$(mktemp -d) || exit 1
-state=$tmp/kinesis
+LOCAL=$ROOT/infra/local/kinesis-local
+# Each run gets a new kinesalite: it slows down as it fills, and the order
+# of the runs must not decide the comparison.
+server_start() {
+	local out
+	out=$("$LOCAL" --state-dir "$tmp/kinesis" start) || return 1
+	eval "$out"
+	export AWS_ENDPOINT_URL_KINESIS AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+		AWS_REGION AWS_DEFAULT_REGION
+}
+server_stop() {
+	"$LOCAL" --state-dir "$tmp/kinesis" stop 2>/dev/null
+	rm -rf "$tmp/kinesis"
+}
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-	"$ROOT/infra/local/kinesis-local" --state-dir "$state" stop 2>/dev/null
+	server_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-env_out=$("$ROOT/infra/local/kinesis-local" --state-dir "$state" start) || exit 1
-eval "$env_out"
-export AWS_ENDPOINT_URL_KINESIS AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-	AWS_REGION AWS_DEFAULT_REGION
 export AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent
 export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=''
 export NODE_NO_WARNINGS=1 AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING=1
@@ -169,6 +178,8 @@ measure() {
 	seqno=$((seqno + 1))
 	s="bench-$name-$seqno"
 	for a in "$@"; do args+=("${a//STREAM/$s}"); done
+	server_stop
+	server_start || return 1
 	"$KINCTL" create "$s" 4 >/dev/null || return 1
 	t0=$(date +%s%N)
 	/usr/bin/time -f '%U %S' -o "$tmp/time" "${args[@]}" ||

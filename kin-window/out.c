@@ -455,6 +455,7 @@ json_plain(const char *s, size_t n)
 	return 1;
 }
 
+/* n is evaluated twice: pass a variable or a constant. */
 #define PUT(s, n) (memcpy(b->p + b->len, (s), (n)), b->len += (n))
 
 static int
@@ -508,7 +509,8 @@ render_json(struct emitter *e, struct kin_buf *b, const char *key, size_t kn,
 	PUT(t, tn);
 	PUT("\"", 1);
 	PUT(e->jname[3], e->jlen[3]);
-	PUT(num, kw_u64_str(num, count));
+	tn = kw_u64_str(num, count);
+	PUT(num, tn);
 	for (int i = 0; i < e->g->n; i++) {
 		size_t n;
 
@@ -523,8 +525,9 @@ render_json(struct emitter *e, struct kin_buf *b, const char *key, size_t kn,
 		case OV_INT:
 			if (ov[i].i < 0)
 				PUT("-", 1);
-			PUT(num, kw_u64_str(num, ov[i].i < 0 ?
-			    (uint64_t)0 - (uint64_t)ov[i].i : (uint64_t)ov[i].i));
+			n = kw_u64_str(num, ov[i].i < 0 ?
+			    (uint64_t)0 - (uint64_t)ov[i].i : (uint64_t)ov[i].i);
+			PUT(num, n);
 			break;
 		case OV_NUM:
 			if ((n = json_num_fast(num, ov[i].d)) > 0)

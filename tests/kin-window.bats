@@ -12,6 +12,9 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
+# Only the end-to-end test starts the local Kinesis.
+teardown_file() { kinesis_stop; }
+
 # The hand-worked input.  Seconds after 09:30:00 (a multiple of 30 s since
 # the epoch, so windows of 60 s sliding by 30 s end at :00 and :30):
 #  r1 5.25 AMZN 12.5   r2 10 GOOG 0.0005   r3 20.000001 AMZN 99.87
@@ -114,6 +117,30 @@ EOF
 	[ "${#lines[@]}" -eq 14 ]
 	run -0 --separate-stderr kin-window -J -t EVENT_TIME --size 60s -a max:PRICE t.ndjson
 	assert_line --index 0 '{"key":"AMZN","data":{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}}'
+}
+
+@test "the original job end to end on the local Kinesis: kin-read | kin-window | kin-write" {
+	command -v kin-write >/dev/null && command -v kin-read >/dev/null ||
+		skip "kin-read or kin-write is not built"
+	kinesis_start
+	for s in ingest processed; do
+		aws_local kinesis create-stream --stream-name "$s" --shard-count 1
+		aws_local kinesis wait stream-exists --stream-name "$s"
+	done
+	trades >t.ndjson
+	kin-write -s ingest t.ndjson
+	kin-read -e -o trim-horizon -s ingest |
+		kin-window -J -t EVENT_TIME --size 60s --slide 30s -a first:EVENT_TIME \
+			-a max:PRICE -f "$FLINK_TPL" |
+		kin-write -J -s processed
+	# Each Kinesis record is one line of the job, its "\n" included.
+	kin-read -J -e -o trim-horizon -s processed | grep -v $'^\036' >back
+	jq -j .data back >got
+	flink_lines >want
+	cmp want got
+	[ "$(wc -l <back)" -eq 14 ]
+	jq -e 'select(.key != (.data | split(" ")[2]))' back >/dev/null && return 1
+	true
 }
 
 @test "default JSON output: window bounds, count, aggregate, order by end then key" {

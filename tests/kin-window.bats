@@ -706,6 +706,8 @@ examples() {
 	trade-gen --simulated --seed 3 -n 2000 >trades.ndjson
 	ran=0
 	while IFS= read -r line; do
+		# the stream pipeline runs, with event time, in the end-to-end test
+		[[ $line == *kin-read* ]] && continue
 		run bash -c "set -o pipefail; $line" </dev/null
 		[ "$status" -eq 0 ] || { echo "example failed ($status): $line"; echo "$output"; return 1; }
 		[ -n "$output" ] || { echo "no output: $line"; return 1; }

@@ -20,12 +20,106 @@ wall_ms(void)
 	return kin_now_wall_us() / 1000;
 }
 
+static const char *bad_slug[BAD_N] = {
+	"not_object", "invalid_json", "too_deep", "too_long", "no_key",
+	"no_time", "bad_time", "no_field", "not_number",
+};
+
+int
+metrics_setup(struct run *r, char *err)
+{
+	struct kin_metrics *m = &r->met;
+	int64_t iv = r->o->metrics_interval > 0 ? r->o->metrics_interval :
+	    60000;
+	char name[KIN_METRIC_NAMELEN];
+
+	if (kin_metrics_init(m, r->o->metrics, KW_PROG, iv, err) < 0)
+		return -1;
+	if ((r->mi_in = kin_metrics_counter(m, "records_in", KIN_UNIT_COUNT,
+	    err)) < 0 ||
+	    (r->mi_out = kin_metrics_counter(m, "windows_fired",
+	    KIN_UNIT_COUNT, err)) < 0 ||
+	    kin_metrics_counter(m, "records_out", KIN_UNIT_COUNT, err) < 0 ||
+	    (r->mi_late = kin_metrics_counter(m, "late_records",
+	    KIN_UNIT_COUNT, err)) < 0 ||
+	    (r->mi_bad = kin_metrics_counter(m, "bad_records", KIN_UNIT_COUNT,
+	    err)) < 0 ||
+	    (r->mi_ctl = kin_metrics_counter(m, "control_lines",
+	    KIN_UNIT_COUNT, err)) < 0 ||
+	    (r->mi_bytes = kin_metrics_counter(m, "bytes_in", KIN_UNIT_BYTES,
+	    err)) < 0 ||
+	    (r->mi_panes = kin_metrics_gauge(m, "panes_open", KIN_UNIT_COUNT,
+	    err)) < 0 ||
+	    (r->mi_keys = kin_metrics_gauge(m, "keys", KIN_UNIT_COUNT,
+	    err)) < 0 ||
+	    (r->mi_lag = kin_metrics_gauge(m, "watermark_lag",
+	    KIN_UNIT_MILLISECONDS, err)) < 0)
+		return -1;
+	for (int k = 0; k < BAD_N; k++) {
+		snprintf(name, sizeof name, "bad_records.%s", bad_slug[k]);
+		if ((r->mi_badk[k] = kin_metrics_counter(m, name,
+		    KIN_UNIT_COUNT, err)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Our plain counters go into the metrics as deltas at each tick: no
+ * atomic operation per record. */
+void
+metrics_tick(struct run *r, int flush)
+{
+	struct kin_metrics *m = &r->met;
+	char err[KIN_ERRLEN];
+	uint64_t nbad = 0;
+	int64_t now = kin_now_wall_us();
+	int rc;
+
+	if (m->fd < 0)
+		return;
+	if (!flush && m->next_us != 0 && now < m->next_us)
+		return;
+#define DELTA(idx, cur, last) do { \
+		kin_metrics_add(m, (idx), (long long)((cur) - (last))); \
+		(last) = (cur); \
+	} while (0)
+	DELTA(r->mi_in, r->records, r->ms_in);
+	{
+		int io = kin_metrics_find(m, "records_out");
+		uint64_t e = r->em.emitted;
+
+		kin_metrics_add(m, io, (long long)(e - r->ms_out));
+		DELTA(r->mi_out, e, r->ms_out);
+	}
+	DELTA(r->mi_late, r->late, r->ms_late);
+	DELTA(r->mi_ctl, r->controls, r->ms_ctl);
+	DELTA(r->mi_bytes, r->bytes, r->ms_bytes);
+	for (int k = 0; k < BAD_N; k++) {
+		nbad += r->bad[k];
+		DELTA(r->mi_badk[k], r->bad[k], r->ms_badk[k]);
+	}
+	DELTA(r->mi_bad, nbad, r->ms_bad);
+#undef DELTA
+	kin_metrics_set(m, r->mi_panes, (long long)r->w.live_panes);
+	kin_metrics_set(m, r->mi_keys, (long long)r->w.km.live);
+	if (!r->w.proctime && r->w.have_ts && r->w.wm != INT64_MIN &&
+	    r->w.wm != INT64_MAX)
+		kin_metrics_set(m, r->mi_lag, now / 1000 - r->w.wm);
+	rc = flush ? kin_metrics_flush(m, now, err) :
+	    kin_metrics_tick(m, now, err);
+	if (rc < 0 && !r->metrics_warned) {
+		kin_warn(PROG, "%s (metrics are kept for the next line)", err);
+		r->metrics_warned = 1;
+	}
+}
+
 void
 progress(struct run *r)
 {
 	int64_t now = kin_now_mono_us(), dt = now - r->progress_us;
 	char wm[64] = "none";
 
+	metrics_tick(r, 0);
 	if (!r->o->cli.verbose || dt < 1000000)
 		return;
 	if (r->progress_us != 0) {
@@ -148,7 +242,7 @@ run_fd(struct run *r, int fd, char *err)
 	size_t cap = 4 * KW_LINE_MAX, start = 0, end = 0;
 	char *buf = malloc(cap);
 	int skipping = 0, rc = IN_EOF;
-	int timers = r->w.proctime || r->o->has_idle;
+	int timers = r->w.proctime || r->o->has_idle || r->met.fd >= 0;
 
 	if (buf == NULL)
 		return kin_seterr(err, "out of memory"), IN_ERR;
@@ -190,6 +284,17 @@ run_fd(struct run *r, int fd, char *err)
 		}
 		if (timers) {
 			int to = timeout_ms(r);
+
+			/* metrics lines come on time on a quiet input too */
+			if (r->met.fd >= 0) {
+				int64_t left = (r->met.next_us -
+				    kin_now_wall_us()) / 1000 + 1;
+
+				if (r->met.next_us == 0 || left < 1)
+					left = 1;
+				if (to < 0 || left < to)
+					to = left > 3600000 ? 3600000 : (int)left;
+			}
 			struct pollfd pf = { fd, POLLIN, 0 };
 			int pr = poll(&pf, 1, to);
 

@@ -21,7 +21,7 @@
 enum {
 	OPT_SIZE = KIN_OPT_FIRST_PROG, OPT_SLIDE, OPT_GAP, OPT_TZ,
 	OPT_TIMEFMT, OPT_DELAY, OPT_LATENESS, OPT_LATE, OPT_IDLE, OPT_ERRORS,
-	OPT_STATE, OPT_OHLC, OPT_RENAME,
+	OPT_STATE, OPT_OHLC, OPT_RENAME, OPT_METRICS, OPT_METRICS_INTERVAL,
 };
 
 static const struct option longopts[] = {
@@ -44,13 +44,20 @@ static const struct option longopts[] = {
 	{ "format",           required_argument, NULL, 'f' },
 	{ "envelope",         no_argument,       NULL, 'J' },
 	{ "rename",           required_argument, NULL, OPT_RENAME },
+	{ "metrics",          required_argument, NULL, OPT_METRICS },
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ NULL, 0, NULL, 0 },
 };
 static const char shortopts[] = KIN_CLI_SHORTOPTS "k:a:t:f:J";
 
+/* The original job's runtime properties: one file can serve the whole
+ * pipeline; kin-window takes them and has no use for them. */
 static const struct kin_alias aliases[] = {
 	{ "inputStreamName", "stream", NULL },
+	{ "outputStreamName", "stream", NULL },
 	{ "aws.region", "region", NULL },
+	{ "AggregationEnabled", "stream", NULL },
+	{ "Partition", "stream", NULL },
 	{ NULL, NULL, NULL },
 };
 
@@ -68,7 +75,9 @@ usage(FILE *f)
 	    "                  [--idle-timeout duration] [--errors file] "
 	    "[--state file]\n"
 	    "                  [-f template] [--rename name=new] "
-	    "[--config file] [file ...]\n"
+	    "[--metrics file]\n"
+	    "                  [--metrics-interval duration] [--config file] "
+	    "[file ...]\n"
 	    "       kin-window -h | -V\n", f);
 }
 
@@ -122,6 +131,11 @@ apply(void *ctx, int c, const char *arg, char *err)
 		return set_str(&o->errors, arg, err);
 	case OPT_STATE:
 		return set_str(&o->state, arg, err);
+	case OPT_METRICS:
+		return set_str(&o->metrics, arg, err);
+	case OPT_METRICS_INTERVAL:
+		dur = &o->metrics_interval;
+		break;
 	case 'f':
 		return set_str(&o->format, arg, err);
 	case 'J':
@@ -216,7 +230,7 @@ setup(struct run *r, struct opts *o, char *err)
 
 	memset(r, 0, sizeof *r);
 	r->o = o;
-	r->latef.fd = r->errf.fd = -1;
+	r->latef.fd = r->errf.fd = r->met.fd = -1;
 	r->timeslot = -1;
 	scan_init(&r->sc);
 	for (int i = 0; i < KW_QUEUE; i++)
@@ -379,11 +393,13 @@ opts_release(struct opts *o)
 	free(o->format);
 	for (int i = 0; i < 4; i++)
 		free(o->rename[i]);
+	free(o->metrics);
 	}
 
 static void
 run_release(struct run *r)
 {
+	kin_metrics_release(&r->met);
 	win_release(&r->w);
 	emit_release(&r->em);
 	scan_release(&r->sc);
@@ -466,6 +482,11 @@ run_main(struct opts *o, int argc, char **argv)
 		run_release(&r);
 		return KIN_EX_USAGE;
 	}
+	if (metrics_setup(&r, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		run_release(&r);
+		return KIN_EX_CONFIG;
+	}
 	if (o->state) {
 		int lr = state_load(o->state, &r.w, r.fingerprint, NULL, 0, err);
 
@@ -519,7 +540,7 @@ run_main(struct opts *o, int argc, char **argv)
 		if (!r.em.epipe && o->state && !r.seen_barrier &&
 		    save_state(&r, NULL, 0, err) < 0)
 			kin_warn(PROG, "%s", err);
-		status = KIN_EX_IOERR;
+		status = r.fail_status ? r.fail_status : KIN_EX_IOERR;
 	} else if (rc == IN_TERM && o->state) {
 		/* Stopped: keep the open windows for the next start.  With
 		 * barriers the snapshot of the last one stays: upstream
@@ -555,6 +576,7 @@ run_main(struct opts *o, int argc, char **argv)
 		status = KIN_EX_IOERR;
 	}
 	summary(&r);
+	metrics_tick(&r, 1);
 	if (side_close(&r.latef) < 0)
 		status = KIN_EX_IOERR;
 	if (side_close(&r.errf) < 0)

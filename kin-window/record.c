@@ -185,20 +185,20 @@ control_line(struct run *r, const char *p, size_t n, char *err)
 			}
 			rc = state_load(r->o->state, &fresh, r->fingerprint, id,
 			    idlen, err);
-			if (rc < 0) {
+			if (rc == 0)
+				kin_seterr(err, "restore %.*s: no state file "
+				    "'%s' (nor '%s.prev')", (int)idlen, id,
+				    r->o->state, r->o->state);
+			if (rc <= 0) {
+				/* Going on empty would drop the windows that
+				 * barrier holds: stop, and say so. */
 				win_release(&fresh);
+				r->fail_status = KIN_EX_DATAERR;
+				rc = -1;
 				goto out;
 			}
-			if (rc == 0) {
-				win_release(&fresh);
-				if (!r->o->cli.quiet)
-					kin_warn(PROG, "restore %.*s: no state "
-					    "file '%s'; starting empty",
-					    (int)idlen, id, r->o->state);
-			} else {
-				win_release(&r->w);
-				r->w = fresh;
-			}
+			win_release(&r->w);
+			r->w = fresh;
 			rc = 0;
 		}
 	}
@@ -396,6 +396,7 @@ kw_line(struct run *r, const char *p, size_t n, char *err)
 {
 	if ((++r->lineno & 0xffff) == 0)
 		progress(r);
+	r->bytes += n + 1;
 	if (n > 0 && p[0] == 0x1e)
 		return kw_drain(r, err) < 0 ? -1 : control_line(r, p, n, err);
 	/* Blank lines separate nothing in NDJSON: skipped silently. */

@@ -8,6 +8,7 @@
 
 #include "kw.h"
 #include "cli.h"
+#include "metrics.h"
 
 struct opts {
 	struct kin_cli cli;
@@ -21,6 +22,8 @@ struct opts {
 	enum time_fmt tfmt;
 	int envelope;
 	char *rename[4];   /* key, start, end, count */
+	char *metrics;     /* --metrics FILE or "-" */
+	int64_t metrics_interval;
 };
 
 enum bad_kind { BAD_NOTOBJ, BAD_JSON, BAD_DEEP, BAD_LONG, BAD_NOKEY,
@@ -68,6 +71,15 @@ struct run {
 	char fingerprint[512];
 	int64_t progress_us;       /* last -v progress line (monotonic) */
 	uint64_t progress_records;
+	int fail_status;           /* exit status for a failure, 0: 74 */
+	/* --metrics: EMF lines; our counters are copied in at each tick */
+	struct kin_metrics met;
+	int mi_in, mi_out, mi_late, mi_bad, mi_ctl, mi_bytes, mi_panes,
+	    mi_keys, mi_lag, mi_badk[BAD_N];
+	uint64_t ms_in, ms_out, ms_late, ms_bad, ms_ctl, ms_bytes,
+	    ms_badk[BAD_N];
+	uint64_t bytes;
+	int metrics_warned;
 };
 
 extern volatile sig_atomic_t got_term;
@@ -89,8 +101,11 @@ int side_close(struct side *s);
 /* input.c */
 enum { IN_EOF = 0, IN_ERR = -1, IN_TERM = -2 };
 int64_t wall_ms(void);
-/* -v: a progress line on stderr, at most once a second. */
+/* -v: a progress line on stderr, at most once a second; and the
+ * --metrics line when one is due. */
 void progress(struct run *r);
+int metrics_setup(struct run *r, char *err);
+void metrics_tick(struct run *r, int flush);
 int run_fd(struct run *r, int fd, char *err);
 
 #endif

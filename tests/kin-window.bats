@@ -564,8 +564,6 @@ EOF
 	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":5}\n'; printf '\036{"kin":"end"}\n'; } >p1
 	kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p1 >/dev/null
 	{ printf '\036{"kin":"restore","id":5}\n'; tail -n +4 t.ndjson; } >p2
-	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state other p2
-	assert_line --index 1 --partial '"count":1,'
 	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p2
 	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}'
 	# a later barrier's snapshot moves the earlier one to st.prev, and a
@@ -581,8 +579,11 @@ EOF
 	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}'
 	# a restore to a barrier neither snapshot has is an error
 	printf '\036{"kin":"restore","id":9}\n' >p9
-	run -74 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p9
+	run -65 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p9
 	assert_stderr --partial "it belongs to barrier 6, not 9"
+	# no snapshot at all is an error too, not a silent empty start
+	run -65 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state none p9
+	assert_stderr --partial "restore 9: no state file 'none'"
 }
 
 @test "SIGTERM saves the open windows, and the next start continues them" {
@@ -660,6 +661,28 @@ EOF
 	fi
 }
 
+@test "--metrics writes EMF lines with the run's counts" {
+	trades >t.ndjson
+	printf 'not json\n' >>t.ndjson
+	run -0 --separate-stderr kin-window -q -t EVENT_TIME --size 60s --slide 30s -a max:PRICE \
+		--metrics m.emf --metrics-interval 1h t.ndjson
+	[ "$(wc -l <m.emf)" -eq 1 ]
+	jq -e '.program == "kin-window" and .records_in == 10 and .windows_fired == 14 and
+		.records_out == 14 and .bad_records == 1 and ."bad_records.not_object" == 1 and
+		.late_records == 0 and (._aws.CloudWatchMetrics[0].Namespace == "kin")' m.emf
+	[ "$(stat -c %a m.emf)" = 600 ]
+	# on a quiet pipe a line still comes each interval
+	mkfifo in
+	kin-window --size 1h -k K --metrics m2.emf --metrics-interval 200ms <in >out 2>err &
+	pid=$!
+	exec 7>in
+	echo '{"K":"a"}' >&7
+	wait_for test -s m2.emf
+	exec 7>&-
+	wait $pid
+	jq -e -s 'map(.records_in) | add == 1' m2.emf
+}
+
 @test "usage errors exit 64" {
 	run -64 --separate-stderr kin-window
 	assert_stderr --partial 'give either --size'
@@ -679,6 +702,8 @@ EOF
 
 @test "--config file, command line wins" {
 	printf 'size=1s\ntime-field=T\nkey=K\n# comment\naws.region=eu-west-1\n' >c.conf
+	# the original job's properties are taken (and not used)
+	printf 'inputStreamName=a\noutputStreamName=b\nAggregationEnabled=false\nPartition=p\n' >>c.conf
 	printf '%s\n' '{"T":1,"K":"a"}' '{"T":2.5,"K":"a"}' >c.ndjson
 	run -0 --separate-stderr kin-window --config c.conf c.ndjson
 	assert_line --index 0 --partial '"count":1'

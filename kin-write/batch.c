@@ -71,12 +71,13 @@ static int ep_grow(struct writer *w)
 	return 0;
 }
 
-static void user_done(struct writer *w, struct urec *u)
+/* The records of k are done (acknowledged or dead-lettered). */
+static void krec_done(struct writer *w, const struct krec *k)
 {
-	w->held--;
-	w->held_bytes -= urec_cost(u);
-	if (u->epoch >= w->ep_low && u->epoch <= w->ep_cur)
-		w->ep[u->epoch % w->ep_cap].outstanding--;
+	w->held -= k->nusers;
+	w->held_bytes -= k->ucost;
+	if (k->epoch >= w->ep_low && k->epoch <= w->ep_cur)
+		w->ep[k->epoch % w->ep_cap].outstanding -= k->nusers;
 }
 
 static void set_fatal(struct writer *w, int status, const char *msg)
@@ -87,48 +88,73 @@ static void set_fatal(struct writer *w, int status, const char *msg)
 	}
 }
 
-static void dead_user(struct writer *w, struct urec *u, const char *reason,
-    const char *code, const char *msg)
+static void dead_one(struct writer *w, const struct dl_rec *d)
 {
-	struct dl_rec d;
 	char err[KIN_ERRLEN];
 
-	memset(&d, 0, sizeof(d));
-	d.reason = reason;
-	d.code = code;
-	d.message = msg;
-	d.src = u->src;
-	d.lineno = u->lineno;
-	d.key = u->key;
-	d.hash = u->ehk;
-	d.data = u->data;
-	d.len = u->len;
-	if (dl_put(w->dl, &d, err) < 0)
+	if (dl_put(w->dl, d, err) < 0)
 		set_fatal(w, KIN_EX_IOERR, err);
 	w->dead++;
+}
+
+struct dead_ctx {
+	struct writer *w;
+	const struct krec *k;
+	struct dl_rec d;
+};
+
+static void dead_sub(void *ctx, size_t i, const char *key, const char *ehk,
+    const char *data, size_t dlen)
+{
+	struct dead_ctx *c = ctx;
+
+	if (i >= c->k->nusers)
+		return;
+	c->d.lineno = c->k->lines[i];
+	c->d.src = c->k->srcs[i];
+	c->d.key = key;
+	c->d.hash = ehk;
+	c->d.data = data;
+	c->d.len = dlen;
+	dead_one(c->w, &c->d);
 }
 
 static void dead_krec(struct writer *w, struct krec *k, const char *reason,
     const char *code, const char *msg)
 {
-	struct urec *u;
+	struct dead_ctx c;
+	uint64_t before = w->dead;
 
-	for (u = k->users; u; u = u->next) {
-		dead_user(w, u, reason, code, msg);
-		user_done(w, u);
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.k = k;
+	c.d.reason = reason;
+	c.d.code = code;
+	c.d.message = msg;
+	if (k->users) {
+		struct urec *u = k->users;
+		c.d.src = u->src;
+		c.d.lineno = u->lineno;
+		c.d.key = u->key;
+		c.d.hash = u->ehk;
+		c.d.data = u->data;
+		c.d.len = u->len;
+		dead_one(w, &c.d);
+	} else if (agg_each(k->data, k->len, dead_sub, &c) < 0 ||
+	    w->dead - before != k->nusers) {
+		set_fatal(w, KIN_EX_SOFTWARE, "cannot read back an aggregate "
+		    "to dead-letter its records");
+		w->dead = before + k->nusers;
 	}
+	krec_done(w, k);
 	krec_free(k);
 	ep_advance(w);
 }
 
 static void acked_krec(struct writer *w, struct krec *k)
 {
-	struct urec *u;
-
-	for (u = k->users; u; u = u->next) {
-		w->acked++;
-		user_done(w, u);
-	}
+	w->acked += k->nusers;
+	krec_done(w, k);
 	krec_free(k);
 	ep_advance(w);
 }
@@ -297,22 +323,22 @@ void writer_add(struct writer *w, struct urec *u)
 
 void writer_bad(struct writer *w, const struct dl_rec *r)
 {
-	char err[KIN_ERRLEN];
-
 	w->in++;
-	if (dl_put(w->dl, r, err) < 0)
-		set_fatal(w, KIN_EX_IOERR, err);
-	w->dead++;
+	dead_one(w, r);
 }
 
 void writer_barrier(struct writer *w, const char *line, size_t len)
 {
 	struct epoch *e;
+	size_t i;
 
 	if (w->ep_cur + 1 - w->ep_low >= w->ep_cap && ep_grow(w) < 0) {
 		set_fatal(w, KIN_EX_SOFTWARE, "out of memory");
 		return;
 	}
+	/* no aggregate may hold records of two epochs */
+	for (i = 0; i < w->map.nall; i++)
+		close_agg(w, w->map.all[i]);
 	e = &w->ep[w->ep_cur % w->ep_cap];
 	if ((e->barrier = malloc(len + 1))) {
 		memcpy(e->barrier, line, len);

@@ -20,8 +20,11 @@ struct urec;
 
 struct krec {
 	struct krec *next;       /* in a shard queue */
-	struct urec *users;      /* one, or the aggregate's records in order */
-	uint32_t nusers;
+	struct urec *users;      /* the record, or NULL for an aggregate */
+	uint32_t nusers;         /* records in it */
+	uint64_t epoch;          /* barriers read before its records */
+	long long *lines;        /* aggregate: its records' input lines */
+	const char **srcs;       /* and input names */
 	int attempts;            /* PutRecords tries so far */
 	int embedded;            /* lives inside its only urec */
 	char *data;              /* bytes to put (users->data when alone) */

@@ -128,6 +128,7 @@ struct krec *krec_lone(struct urec *u)
 	k->hash = u->hash;
 	k->deadline_us = u->deadline_us;
 	k->ucost = urec_cost(u);
+	k->epoch = u->epoch;
 	return k;
 }
 
@@ -164,6 +165,8 @@ void krec_free(struct krec *k)
 	embedded = k->embedded;
 	free(k->err);
 	free(k->agg);
+	free(k->lines);
+	free(k->srcs);
 	k->err = NULL;
 	for (u = k->users; u; u = next) {
 		next = u->next;

@@ -25,6 +25,32 @@ static int hexval(int c)
 	return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
+static int seen;
+
+static void each(void *ctx, size_t i, const char *key, const char *ehk,
+    const char *data, size_t dlen)
+{
+	(void)ctx;
+	seen++;
+	switch (i) {
+	case 0:
+		T_STREQ(key, "k1");
+		T_CHECK(ehk == NULL && dlen == 5 && memcmp(data, "hello", 5) == 0);
+		break;
+	case 1:
+		T_STREQ(key, "k2");
+		T_STREQ(ehk, "12345");
+		T_CHECK(dlen == 200 && data[0] == 'x' && data[199] == 'x');
+		break;
+	case 2:
+		T_STREQ(key, "k1");
+		T_CHECK(ehk == NULL && dlen == 0);
+		break;
+	default:
+		T_CHECK(!"a fourth record");
+	}
+}
+
 static void test_agg(void)
 {
 	/* three records: keys k1, k2 (explicit hash 12345), k1 again */
@@ -77,6 +103,11 @@ static void test_agg(void)
 	T_STREQ(dec, "242208671286853988395785178707875403226");
 	T_STREQ(k->ehk, dec);
 	T_CHECK(agg_size(&a) == 0);
+	/* read back, as for dead letters */
+	seen = 0;
+	T_CHECK(agg_each(k->data, k->len, each, NULL) == 0);
+	T_CHECK(seen == 3);
+	T_CHECK(agg_each(k->data, k->len - 1, each, NULL) < 0 || seen == 3);
 	krec_free(k);
 
 	/* a record alone is not aggregated */

@@ -29,7 +29,7 @@ unset PYTHONUNBUFFERED
 
 KR=${KR:-$root/kin-read/kin-read}
 N=${1:-200000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 LAT_SECONDS=${LAT_SECONDS:-30}
 AWSCLI=${AWSCLI:-/usr/bin/aws}
 [ -x "$KR" ] || { echo "kin-read.sh: $KR not built (run make)" >&2; exit 1; }
@@ -216,6 +216,7 @@ measure() {
 		return 1
 	fi
 	awk -v n="$lines" '{ print n, $1, $2 + $3 }' "$tmp/time" >>"$tmp/$name"
+	awk -v c="$name" '{ printf "  %-9s %8.2f s wall %8.3f s CPU\n", c, $1, $2 + $3 }' "$tmp/time"
 }
 
 # one client after the other, the first one changing from run to run: the

@@ -261,10 +261,8 @@ int writer_load_shards(struct writer *w, double rate_pct,
     struct kin_awserr *ae, char *err)
 {
 	w->map.rate_pct = rate_pct;
-	if (shardmap_load(&w->map, w->c, w->stream, ae, err) == 0) {
-		w->last_refresh_us = kin_now_mono_us();
-		return 0;
-	}
+	if (shardmap_load(&w->map, w->c, w->stream, ae, err) == 0)
+		return 0;   /* (the first refresh may follow at once) */
 	/* ListShards may be denied to a role that can put: go on without a
 	 * map (no per-shard limits), unless aggregation needs it */
 	if (!w->o.aggregate && ae->kind == KIN_AWS_ACCESS && ae->status >= 400) {
@@ -544,7 +542,7 @@ static void refresh_map(struct writer *w, int64_t now)
 	struct krec *list = NULL, **tail = &list, *k;
 	size_t i;
 
-	if (now - w->last_refresh_us < KW_REFRESH_MIN_US)
+	if (w->last_refresh_us && now - w->last_refresh_us < KW_REFRESH_MIN_US)
 		return;
 	w->last_refresh_us = now;
 	w->refresh = 0;

@@ -712,3 +712,46 @@ examples() {
 	readback stocktrading-output-stream
 	[ "$(wc -l <rb.jsonl)" -gt 0 ]
 }
+
+@test "resharding: a put landing on a shard the map did not expect refreshes the map" {
+	mkstream rs 1
+	mkfifo fifo
+	kin-write -v -s rs --linger 10ms <fifo 2>err 3>&- &
+	pid=$!
+	BG+=("$pid")
+	exec 5>fifo
+	seq 10 >&5
+	count10() { [ "$(kinctl get rs shardId-000000000000 | wc -l)" -eq 10 ]; }
+	wait_for count10
+	kinctl split rs shardId-000000000000 170141183460469231731687303715884105728 >/dev/null
+	seq 11 200 >&5
+	exec 5>&-
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 0 ] || { cat err; return 1; }
+	grep -q "kin-write: shard map of 'rs' refreshed: 2 open shards" err
+	grep -q 'kin-write: in 200, acked 200, dead-lettered 0' err
+	seq 200 >in
+	readback rs
+	run -0 verify same in rb.jsonl
+	# what came after the refresh went to the children
+	[ "$(jq -r .shard rb.jsonl | sort -u | wc -l)" -eq 3 ]
+}
+
+@test "faults: an aggregate past its TTL dead-letters each of its records, with its line" {
+	mkstream fta 1
+	printf '{"k":"a","n":%d}\n' 1 2 3 4 5 >in
+	echo 'op=PutRecords records=all' >rules
+	start_proxy
+	run -1 --separate-stderr kin-write -v -s fta --aggregate -K k --record-ttl 500ms \
+		--dead-letter dl.jsonl --endpoint-url "$PROXY" in
+	assert_stderr_line 'kin-write: in 5, acked 0, dead-lettered 5'
+	run -0 jq -c '[.reason, .line, .key, .data.n]' dl.jsonl
+	assert_output '["expired",1,"a",1]
+["expired",2,"a",2]
+["expired",3,"a",3]
+["expired",4,"a",4]
+["expired",5,"a",5]'
+	# one aggregated record was tried
+	grep -q 'action=records failed=1 of=1' faults.log
+}

@@ -3,45 +3,33 @@
  * thread, shards.c the shard table and who owns which shard, poll.c the
  * worker pool, step.c one GetRecords call on one shard, page.c parsing its
  * answer, deagg.c KPL records, out.c output lines and the one writer,
- * checkpoint.c the checkpoint file, list.c -L. */
+ * list.c -L; the checkpoint file is common/ckpt.c. */
 #ifndef KIN_READ_H
 #define KIN_READ_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt.h"
 #include "cli.h"
 
 #define PROG "kin-read"
 
-/* Kinesis sequence numbers are decimal strings of up to 128 digits. */
-#define SEQ_MAX 129
-
-/* Where a shard's reading starts (or resumes). */
-enum pos_kind {
-	POS_NONE = 0,
-	POS_TRIM,        /* TRIM_HORIZON */
-	POS_LATEST,      /* LATEST */
-	POS_AT_TS,       /* AT_TIMESTAMP ts_ms */
-	POS_AT_SEQ,      /* AT_SEQUENCE_NUMBER seq */
-	POS_AFTER,       /* after user record (seq, sub): AFTER_SEQUENCE_NUMBER
-	                    when the record was printed whole (more == 0), else
-	                    AT_SEQUENCE_NUMBER skipping sub-records <= sub */
-};
-
-struct pos {
-	enum pos_kind kind;
-	int64_t ts_ms;
-	long sub;
-	int more;
-	char seq[SEQ_MAX];
-};
+/* Shard positions are common/ckpt.h's (the checkpoint file and barrier
+ * lines share them); kin-read's short names for them: */
+#define SEQ_MAX KIN_SEQ_MAX
+#define POS_NONE KIN_POS_NONE
+#define POS_TRIM KIN_POS_TRIM
+#define POS_LATEST KIN_POS_LATEST
+#define POS_AT_TS KIN_POS_AT_TS
+#define POS_AT_SEQ KIN_POS_AT_SEQ
+#define POS_AFTER KIN_POS_AFTER
 
 enum out_mode { OUT_RAW, OUT_JSON, OUT_FORMAT };
 
 struct opts {
 	struct kin_cli cli;
-	struct pos from;           /* -o/--from, default latest */
+	struct kin_pos from;           /* -o/--from, default latest */
 	int64_t until_ms;          /* --until, -1 if none */
 	int exit_at_end;           /* -e */
 	long long count;           /* -c, -1 if none */

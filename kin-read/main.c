@@ -112,7 +112,7 @@ valid_seq(const char *s)
 }
 
 static int
-parse_from(struct pos *p, const char *s, char *err)
+parse_from(struct kin_pos *p, const char *s, char *err)
 {
 	int64_t us;
 	char why[KIN_ERRLEN];

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "ckpt.h"
 #include "err.h"
 #include "kinesis.h"
 #include "list.h"
@@ -42,7 +42,7 @@ struct run {
 	struct table t;
 	struct owner owner;
 	struct static_owner so;
-	struct ckpt ck;
+	struct kin_ckpt ck;
 	int have_ck;
 	struct writer w;
 	struct out_cfg oc;
@@ -53,13 +53,14 @@ struct run {
 static int
 save_checkpoint(struct run *rn, char *err)
 {
-	struct ckpt_entry *e;
+	struct kin_ckpt_entry *e;
 	size_t n;
 	int rc;
 
 	if (table_snapshot(&rn->t, &e, &n) < 0)
 		return kin_seterr(err, "out of memory");
-	rc = ckpt_save(rn->o->checkpoint, rn->o->cli.stream, e, n, err);
+	rc = kin_ckpt_save(rn->o->checkpoint, rn->o->cli.stream, -1, e, n,
+	    err);
 	free(e);
 	return rc;
 }
@@ -182,9 +183,9 @@ run(struct opts *o)
 		return status;
 	}
 
-	ckpt_init(&rn.ck);
+	kin_ckpt_init(&rn.ck);
 	if (o->checkpoint != NULL) {
-		int rc = ckpt_load(&rn.ck, o->checkpoint, err);
+		int rc = kin_ckpt_load(&rn.ck, o->checkpoint, err);
 		if (rc < 0) {
 			kin_warn(PROG, "%s", err);
 			status = KIN_EX_DATAERR;
@@ -374,7 +375,7 @@ out_table:
 	if (rn.r.nworkers == 0)
 		table_release(&rn.t);
 out_ck:
-	ckpt_release(&rn.ck);
+	kin_ckpt_release(&rn.ck);
 	kin_client_release(&client);
 	return status;
 }

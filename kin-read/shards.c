@@ -209,7 +209,7 @@ parent_lineage(struct table *t, const struct shard *s)
 static void
 place(struct table *t, struct shard *s, const struct merge_cfg *m)
 {
-	const struct ckpt_entry *e = m->ckpt ? ckpt_find(m->ckpt, s->id) : NULL;
+	const struct kin_ckpt_entry *e = m->ckpt ? kin_ckpt_find(m->ckpt, s->id) : NULL;
 
 	s->ck = e;
 	if (e != NULL) {
@@ -224,8 +224,8 @@ place(struct table *t, struct shard *s, const struct merge_cfg *m)
 		return;
 	}
 	if (parent_lineage(t, s) || (m->ckpt != NULL &&
-	    ((s->parent && ckpt_find(m->ckpt, s->parent)) ||
-	    (s->adjacent && ckpt_find(m->ckpt, s->adjacent))))) {
+	    ((s->parent && kin_ckpt_find(m->ckpt, s->parent)) ||
+	    (s->adjacent && kin_ckpt_find(m->ckpt, s->adjacent))))) {
 		/* a child of a shard we were reading: from its beginning,
 		 * whatever -o says, or records would be lost */
 		s->lineage = 1;
@@ -323,7 +323,7 @@ table_merge(struct table *t, const struct kin_shard *ks, size_t n,
 		if (s->owned)
 			place(t, s, m);
 		else if (m->ckpt != NULL)
-			s->ck = ckpt_find(m->ckpt, s->id);
+			s->ck = kin_ckpt_find(m->ckpt, s->id);
 	}
 	free(order);
 	table_update_locked(t);
@@ -365,9 +365,9 @@ table_active(struct table *t)
 }
 
 int
-table_snapshot(struct table *t, struct ckpt_entry **out, size_t *n)
+table_snapshot(struct table *t, struct kin_ckpt_entry **out, size_t *n)
 {
-	struct ckpt_entry *e;
+	struct kin_ckpt_entry *e;
 	size_t k = 0;
 
 	pthread_mutex_lock(&t->lock);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "checkpoint.h"
+#include "ckpt.h"
 #include "kin-read.h"
 #include "kinesis.h"
 
@@ -58,10 +58,10 @@ struct shard {
 	int closed;            /* listed with an ending sequence number */
 	int lineage;           /* in the checkpoint, or a descendant of one */
 	enum shard_state state;
-	const struct ckpt_entry *ck;  /* its checkpoint entry, or NULL */
+	const struct kin_ckpt_entry *ck;  /* its checkpoint entry, or NULL */
 	/* Under the table lock: */
-	struct pos start;      /* where reading begins */
-	struct pos last;       /* last user record written (POS_AFTER), or
+	struct kin_pos start;      /* where reading begins */
+	struct kin_pos last;       /* last user record written (POS_AFTER), or
 	                          POS_NONE */
 	int64_t millis_behind;
 	long long records;
@@ -90,8 +90,8 @@ int table_init(struct table *t, struct owner *owner);
 void table_release(struct table *t);
 
 struct merge_cfg {
-	const struct pos *from;   /* -o for shards there at the start */
-	const struct ckpt *ckpt;  /* NULL or the loaded checkpoint */
+	const struct kin_pos *from;   /* -o for shards there at the start */
+	const struct kin_ckpt *ckpt;  /* NULL or the loaded checkpoint */
 	int initial;              /* the first discovery */
 };
 /* Take a ListShards answer: add the shards not yet known (deciding whether
@@ -112,7 +112,7 @@ struct shard *table_find_locked(struct table *t, const char *id);
 size_t table_active(struct table *t);
 /* Entries for the checkpoint file, ids borrowed from the table: *out is
  * malloc'd (caller frees the array only). */
-int table_snapshot(struct table *t, struct ckpt_entry **out, size_t *n);
+int table_snapshot(struct table *t, struct kin_ckpt_entry **out, size_t *n);
 
 /* Monotonic clock in microseconds (the one t->cond waits on). */
 int64_t mono_us(void);

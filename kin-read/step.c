@@ -124,7 +124,7 @@ open_iterator(struct worker *wk, struct shard *s)
 	struct reader *r = wk->r;
 	struct kin_awserr ae;
 	char err[KIN_ERRLEN];
-	struct pos p;
+	struct kin_pos p;
 	const char *type = NULL, *seq = NULL;
 	int64_t ts = 0, latest_ms = 0;
 	char *iter = NULL;

@@ -61,7 +61,7 @@ main(void)
 	struct static_owner so;
 	struct table t;
 	struct merge_cfg m;
-	struct pos trim = { .kind = POS_TRIM }, latest = { .kind = POS_LATEST };
+	struct kin_pos trim = { .kind = POS_TRIM }, latest = { .kind = POS_LATEST };
 	size_t n;
 	const struct kin_shard *v = family(&n);
 
@@ -118,8 +118,8 @@ main(void)
 	/* a checkpoint: where it says, children of its shards from their
 	 * beginning whatever -o says, finished shards stay finished */
 	{
-		struct ckpt ck;
-		struct ckpt_entry e[2];
+		struct kin_ckpt ck;
+		struct kin_ckpt_entry e[2];
 
 		memset(e, 0, sizeof e);
 		e[0].id = (char *)S0;
@@ -144,7 +144,7 @@ main(void)
 		T_CHECK(get(&t, S4)->start.kind == POS_TRIM);  /* grandchild */
 		T_CHECK(get(&t, S2)->state == SH_READY);
 
-		struct ckpt_entry *snap;
+		struct kin_ckpt_entry *snap;
 		size_t k;
 		T_CHECK(table_snapshot(&t, &snap, &k) == 0);
 		T_CHECK(k == 5);

@@ -1,12 +1,13 @@
-/* checkpoint.c — reading and atomically replacing the checkpoint file.
+/* ckpt.c — shard positions, the checkpoint file and its lock.
  * The file is one JSON object, a shard to a line so a person can read it:
- *   {"kin":"checkpoint","version":1,"stream":"S","shards":[
+ *   {"kin":"checkpoint","version":1,"stream":"S","barrier":7,"shards":[
  *   {"id":"shardId-000000000000","seq":"4959...","sub":0,"more":false},
  *   {"id":"shardId-000000000001","done":true}
  *   ]}
  * Other forms of a shard's position: "at" (AT_SEQUENCE_NUMBER, nothing
- * printed yet), "ts" (AT_TIMESTAMP in ms), "trim":true (TRIM_HORIZON). */
-#include "checkpoint.h"
+ * printed yet), "ts" (AT_TIMESTAMP in ms), "trim":true (TRIM_HORIZON).
+ * "barrier" is there when kin-write wrote it from a barrier line. */
+#include "ckpt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,23 +28,25 @@
 #define CKPT_MAX_TOKENS (4 * 1024 * 1024)
 
 void
-ckpt_init(struct ckpt *c)
+kin_ckpt_init(struct kin_ckpt *c)
 {
 	memset(c, 0, sizeof *c);
+	c->barrier = -1;
 }
 
 void
-ckpt_release(struct ckpt *c)
+kin_ckpt_release(struct kin_ckpt *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		free(c->e[i].id);
 	free(c->e);
 	free(c->stream);
 	memset(c, 0, sizeof *c);
+	c->barrier = -1;
 }
 
-const struct ckpt_entry *
-ckpt_find(const struct ckpt *c, const char *id)
+const struct kin_ckpt_entry *
+kin_ckpt_find(const struct kin_ckpt *c, const char *id)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (strcmp(c->e[i].id, id) == 0)
@@ -50,12 +54,12 @@ ckpt_find(const struct ckpt *c, const char *id)
 	return NULL;
 }
 
-static int
-valid_seq(const char *s)
+int
+kin_seq_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n >= SEQ_MAX)
+	if (n == 0 || n >= KIN_SEQ_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
@@ -95,7 +99,8 @@ read_file(const char *path, struct kin_buf *b, char *err)
 }
 
 static int
-parse_entry(struct kin_json *j, int t, struct ckpt_entry *e, char *err)
+parse_entry(const struct kin_json *j, int t, struct kin_ckpt_entry *e,
+    char *err)
 {
 	int v;
 	char *s;
@@ -117,10 +122,10 @@ parse_entry(struct kin_json *j, int t, struct ckpt_entry *e, char *err)
 		int m;
 		int64_t sub;
 
-		e->pos.kind = POS_AFTER;
+		e->pos.kind = KIN_POS_AFTER;
 		if ((s = kin_json_strdup(j, v, err)) == NULL)
 			return -1;
-		if (!valid_seq(s)) {
+		if (!kin_seq_valid(s)) {
 			free(s);
 			return kin_seterr(err, "shard '%s': bad \"seq\"", e->id);
 		}
@@ -135,22 +140,22 @@ parse_entry(struct kin_json *j, int t, struct ckpt_entry *e, char *err)
 		    kin_json_bool(j, m, &e->pos.more, err) < 0)
 			return -1;
 	} else if ((v = kin_json_get(j, t, "at")) >= 0) {
-		e->pos.kind = POS_AT_SEQ;
+		e->pos.kind = KIN_POS_AT_SEQ;
 		if ((s = kin_json_strdup(j, v, err)) == NULL)
 			return -1;
-		if (!valid_seq(s)) {
+		if (!kin_seq_valid(s)) {
 			free(s);
 			return kin_seterr(err, "shard '%s': bad \"at\"", e->id);
 		}
 		memcpy(e->pos.seq, s, strlen(s) + 1);
 		free(s);
 	} else if ((v = kin_json_get(j, t, "ts")) >= 0) {
-		e->pos.kind = POS_AT_TS;
+		e->pos.kind = KIN_POS_AT_TS;
 		if (kin_json_int64(j, v, &e->pos.ts_ms, err) < 0 ||
 		    e->pos.ts_ms < 0)
 			return kin_seterr(err, "shard '%s': bad \"ts\"", e->id);
 	} else if ((v = kin_json_get(j, t, "trim")) >= 0) {
-		e->pos.kind = POS_TRIM;
+		e->pos.kind = KIN_POS_TRIM;
 	} else {
 		return kin_seterr(err, "shard '%s' has no position", e->id);
 	}
@@ -158,7 +163,32 @@ parse_entry(struct kin_json *j, int t, struct ckpt_entry *e, char *err)
 }
 
 int
-ckpt_load(struct ckpt *c, const char *path, char *err)
+kin_ckpt_parse_shards(struct kin_ckpt *c, const struct kin_json *j, int arr,
+    char *err)
+{
+	struct kin_ckpt_entry *ne;
+	size_t add;
+
+	if (arr < 0 || j->tok[arr].type != JSMN_ARRAY)
+		return kin_seterr(err, "\"shards\" is not a list");
+	add = (size_t)j->tok[arr].size;
+	ne = realloc(c->e, (c->n + add + 1) * sizeof *ne);
+	if (ne == NULL)
+		return kin_seterr(err, "out of memory");
+	c->e = ne;
+	for (size_t i = 0; i < add; i++) {
+		int t = kin_json_at(j, arr, (int)i);
+		if (parse_entry(j, t, &c->e[c->n], err) < 0) {
+			free(c->e[c->n].id);
+			return -1;
+		}
+		c->n++;
+	}
+	return 0;
+}
+
+int
+kin_ckpt_load(struct kin_ckpt *c, const char *path, char *err)
 {
 	struct kin_buf b;
 	struct kin_json j;
@@ -178,7 +208,7 @@ ckpt_load(struct ckpt *c, const char *path, char *err)
 	if (j.ntok < 1 || j.tok[0].type != JSMN_OBJECT ||
 	    (v = kin_json_get(&j, 0, "kin")) < 0 ||
 	    !kin_json_eq(&j, v, "checkpoint")) {
-		kin_seterr(err, "checkpoint '%s': not a kin-read checkpoint",
+		kin_seterr(err, "checkpoint '%s': not a kin checkpoint",
 		    path);
 		goto out;
 	}
@@ -187,24 +217,16 @@ ckpt_load(struct ckpt *c, const char *path, char *err)
 		kin_seterr(err, "checkpoint '%s': no \"stream\"", path);
 		goto out;
 	}
+	if ((v = kin_json_get(&j, 0, "barrier")) >= 0 &&
+	    (kin_json_int64(&j, v, &c->barrier, why) < 0 || c->barrier < 0)) {
+		kin_seterr(err, "checkpoint '%s': bad \"barrier\"", path);
+		goto out;
+	}
 	if ((arr = kin_json_get(&j, 0, "shards")) < 0 ||
-	    j.tok[arr].type != JSMN_ARRAY) {
-		kin_seterr(err, "checkpoint '%s': no \"shards\" list", path);
+	    kin_ckpt_parse_shards(c, &j, arr, why) < 0) {
+		kin_seterr(err, "checkpoint '%s': %s", path,
+		    arr < 0 ? "no \"shards\" list" : why);
 		goto out;
-	}
-	c->e = calloc((size_t)j.tok[arr].size + 1, sizeof *c->e);
-	if (c->e == NULL) {
-		kin_seterr(err, "checkpoint '%s': out of memory", path);
-		goto out;
-	}
-	for (int i = 0; i < j.tok[arr].size; i++) {
-		int t = kin_json_at(&j, arr, i);
-		if (parse_entry(&j, t, &c->e[c->n], why) < 0) {
-			free(c->e[c->n].id);
-			kin_seterr(err, "checkpoint '%s': %s", path, why);
-			goto out;
-		}
-		c->n++;
 	}
 	rc = 1;
 out:
@@ -214,7 +236,7 @@ out:
 }
 
 static int
-put_entry(struct kin_buf *b, const struct ckpt_entry *e, char *err)
+put_entry(struct kin_buf *b, const struct kin_ckpt_entry *e, char *err)
 {
 	if (kin_buf_adds(b, "{\"id\":", err) < 0 ||
 	    kin_json_put_str(b, e->id, strlen(e->id), err) < 0)
@@ -222,16 +244,16 @@ put_entry(struct kin_buf *b, const struct ckpt_entry *e, char *err)
 	if (e->done)
 		return kin_buf_adds(b, ",\"done\":true}", err);
 	switch (e->pos.kind) {
-	case POS_AFTER:
+	case KIN_POS_AFTER:
 		return kin_buf_printf(b, err,
 		    ",\"seq\":\"%s\",\"sub\":%ld,\"more\":%s}", e->pos.seq,
 		    e->pos.sub, e->pos.more ? "true" : "false");
-	case POS_AT_SEQ:
+	case KIN_POS_AT_SEQ:
 		return kin_buf_printf(b, err, ",\"at\":\"%s\"}", e->pos.seq);
-	case POS_AT_TS:
+	case KIN_POS_AT_TS:
 		return kin_buf_printf(b, err, ",\"ts\":%" PRId64 "}",
 		    e->pos.ts_ms);
-	case POS_TRIM:
+	case KIN_POS_TRIM:
 		return kin_buf_adds(b, ",\"trim\":true}", err);
 	default:
 		return kin_seterr(err, "shard '%s': no position to save", e->id);
@@ -257,8 +279,21 @@ fsync_dir(const char *path)
 }
 
 int
-ckpt_save(const char *path, const char *stream, const struct ckpt_entry *e,
+kin_ckpt_put_shards(struct kin_buf *b, const struct kin_ckpt_entry *e,
     size_t n, char *err)
+{
+	if (kin_buf_adds(b, "[\n", err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (put_entry(b, &e[i], err) < 0 ||
+		    kin_buf_adds(b, i + 1 < n ? ",\n" : "\n", err) < 0)
+			return -1;
+	return kin_buf_adds(b, "]", err);
+}
+
+int
+kin_ckpt_save(const char *path, const char *stream, int64_t barrier,
+    const struct kin_ckpt_entry *e, size_t n, char *err)
 {
 	struct kin_buf b, tmp;
 	int fd = -1, rc = -1;
@@ -267,14 +302,12 @@ ckpt_save(const char *path, const char *stream, const struct ckpt_entry *e,
 	kin_buf_init(&tmp, 4096);
 	if (kin_buf_adds(&b, "{\"kin\":\"checkpoint\",\"version\":1,\"stream\":",
 	    err) < 0 || kin_json_put_str(&b, stream, strlen(stream), err) < 0 ||
-	    kin_buf_adds(&b, ",\"shards\":[\n", err) < 0)
+	    (barrier >= 0 && kin_buf_printf(&b, err, ",\"barrier\":%" PRId64,
+	    barrier) < 0) ||
+	    kin_buf_adds(&b, ",\"shards\":", err) < 0 ||
+	    kin_ckpt_put_shards(&b, e, n, err) < 0)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (put_entry(&b, &e[i], err) < 0 ||
-		    kin_buf_adds(&b, i + 1 < n ? ",\n" : "\n", err) < 0)
-			goto out;
-	}
-	if (kin_buf_adds(&b, "]}\n", err) < 0 ||
+	if (kin_buf_adds(&b, "}\n", err) < 0 ||
 	    kin_buf_printf(&tmp, err, "%s.tmp", path) < 0)
 		goto out;
 	fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -325,5 +358,46 @@ out:
 	}
 	kin_buf_release(&tmp);
 	kin_buf_release(&b);
+	return rc;
+}
+
+int
+kin_ckpt_lock(const char *path, int *fd, char *err)
+{
+	char lk[4096];
+	int f;
+
+	*fd = -1;
+	if ((size_t)snprintf(lk, sizeof lk, "%s.lock", path) >= sizeof lk)
+		return kin_seterr(err, "checkpoint '%s': name too long", path);
+	f = open(lk, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0)
+		return kin_seterrno(err, errno, "cannot open lock '%s'", lk);
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(f);
+		if (e == EWOULDBLOCK)
+			return 0;
+		return kin_seterrno(err, e, "cannot lock '%s'", lk);
+	}
+	*fd = f;
+	return 1;
+}
+
+void
+kin_ckpt_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);   /* the flock goes with the last descriptor */
+}
+
+int
+kin_ckpt_lock_free(const char *path, char *err)
+{
+	int fd, rc = kin_ckpt_lock(path, &fd, err);
+
+	if (rc == 1)
+		kin_ckpt_unlock(fd);
 	return rc;
 }

@@ -26,4 +26,9 @@ fuzz_same(const void *a, const void *b, size_t n)
 	return n == 0 || memcmp(a, b, n) == 0;
 }
 
+/* 1 if the JSON text s[0..n) is valid and one of its objects names a key
+ * twice: RFC 8259 section 4 leaves the meaning of that open, so two
+ * parsers may each take a different value and both be right. */
+int fuzz_dup_keys(const char *s, size_t n);
+
 #endif

@@ -5,24 +5,16 @@
  *     text is not JSON at all: the fast path does not validate) and finds
  *     the same records, next iterator and MillisBehindLatest;
  *   - page_parse (fast path or fallback) fails only where the library does.
- * A field given twice is left out of the comparison: JSON leaves its
- * meaning open (RFC 8259 section 4), and the two take different ones. */
+ * A text with a key given twice in an object is not compared: JSON leaves
+ * its meaning open (RFC 8259 section 4), and the two take different ones. */
 #include "fuzz.h"
 #include "err.h"
 #include "json.h"
 #include "kinesis.h"
 #include "page.h"
 
-static int
-twice(const char *s, const char *key)
-{
-	const char *p = strstr(s, key);
-
-	return p != NULL && strstr(p + 1, key) != NULL;
-}
-
 static void
-compare(const struct page *pg, const struct kin_records *o, const char *body)
+compare(const struct page *pg, const struct kin_records *o)
 {
 	FUZZ_CHECK(pg->n == o->n);
 	for (size_t i = 0; i < o->n; i++) {
@@ -34,13 +26,10 @@ compare(const struct page *pg, const struct kin_records *o, const char *body)
 		FUZZ_CHECK(strcmp(a->seq, b->seq) == 0);
 		FUZZ_CHECK(a->arrival_ms == b->arrival_ms);
 	}
-	if (!twice(body, "\"NextShardIterator\"")) {
-		FUZZ_CHECK((pg->next_iter == NULL) == (o->next_iter == NULL));
-		if (o->next_iter != NULL)
-			FUZZ_CHECK(strcmp(pg->next_iter, o->next_iter) == 0);
-	}
-	if (!twice(body, "\"MillisBehindLatest\""))
-		FUZZ_CHECK(pg->millis_behind == o->millis_behind);
+	FUZZ_CHECK((pg->next_iter == NULL) == (o->next_iter == NULL));
+	if (o->next_iter != NULL)
+		FUZZ_CHECK(strcmp(pg->next_iter, o->next_iter) == 0);
+	FUZZ_CHECK(pg->millis_behind == o->millis_behind);
 }
 
 int
@@ -69,8 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lib = kin_get_records_parse(&j, body, size, &o, err);
 	if (fast == 0 && lib != 0)
 		FUZZ_CHECK(!kin_json_is_value(body, size));
-	if (fast == 0 && lib == 0)
-		compare(&pg, &o, body);
+	if (fast == 0 && lib == 0 && !fuzz_dup_keys(body, size))
+		compare(&pg, &o);
 	if (page_parse(&pg, body, size, err) != 0)
 		FUZZ_CHECK(lib != 0);
 

@@ -5,10 +5,11 @@
  * which the scanner does not check, or passes the library's token ceiling)
  * and both count the same failures and the same records as written, with
  * the same error codes.
- * Left out, as known and reported: escapes (the scanner does not decode
- * \u in error codes, nor see a lone surrogate), and an empty record object
- * "{}", for which the scanner gives no code where the library says
- * MissingSequenceNumber. */
+ * Left out: texts with a key given twice in an object (RFC 8259 section 4
+ * leaves their meaning open); and, as known and reported, escapes (the
+ * scanner does not decode \u in error codes, nor see a lone surrogate) and
+ * an empty record object "{}", for which the scanner gives no code where
+ * the library says MissingSequenceNumber. */
 #include "fuzz.h"
 #include "err.h"
 #include "json.h"
@@ -42,6 +43,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !kin_json_is_value(body, len));
 		return 0;
 	}
+	if (fuzz_dup_keys(body, len))
+		return 0;
 	FUZZ_CHECK(fa == fb);
 	for (size_t i = 0; i < n; i++) {
 		FUZZ_CHECK(a[i].ok == (b[i].seq[0] != '\0'));

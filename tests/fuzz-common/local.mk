@@ -21,7 +21,9 @@ FZC_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Icommon \
               -DKIN_VERSION='"$(VERSION)"' -MMD -MP $(FZC_SAN)
 FZC_NAMES   = json getrecords putresp base64 time page putscan deagg
 FZC_BINS    = $(FZC_NAMES:%=$(FZC_DIR)/fuzz_%)
-# the program objects each program target links too (beside libkin-fuzz.a)
+# every target links the shared helpers; the program targets link the
+# program's object too (beside libkin-fuzz.a)
+$(FZC_BINS): $(FZC_DIR)/fuzzutil.o
 FZC_PROG_OBJ = $(FZC_DIR)/kin-read/page.o $(FZC_DIR)/kin-write/resp.o \
                $(FZC_DIR)/kin-read/deagg.o
 $(FZC_DIR)/fuzz_page:    $(FZC_DIR)/kin-read/page.o
@@ -64,8 +66,9 @@ $(FZC_DIR)/fuzz_%: $(FZC_DIR)/fuzz_%.o $(FZC_LIB)
 	$(Q)$(FZC_CC) $(FZC_SAN) -fsanitize=fuzzer -o $@ $(filter-out $(FZC_LIB),$^) \
 	    $(FZC_LIB) $(LDLIBS_KIN)
 
--include $(FZC_LIB_OBJ:.o=.d) $(FZC_BINS:=.d) $(FZC_PROG_OBJ:.o=.d)
-.SECONDARY: $(FZC_BINS:=.o) $(FZC_PROG_OBJ)
+-include $(FZC_LIB_OBJ:.o=.d) $(FZC_BINS:=.d) $(FZC_PROG_OBJ:.o=.d) \
+    $(FZC_DIR)/fuzzutil.d
+.SECONDARY: $(FZC_BINS:=.o) $(FZC_PROG_OBJ) $(FZC_DIR)/fuzzutil.o
 
 # Each target in turn; the first failure stops with its crash file named.
 fuzz-common: $(FZC_BINS)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "control.h"
 #include "err.h"
 #include "json.h"
 #include "parse.h"
@@ -319,9 +320,10 @@ write_all(int fd, const char *p, size_t n)
 }
 
 long
-writer_put(struct writer *w, const char *p, const size_t *ends, size_t n)
+writer_put_cb(struct writer *w, const char *p, const size_t *ends, size_t n,
+    void (*done)(void *ctx, long written), void *ctx)
 {
-	long done;
+	long put;
 
 	pthread_mutex_lock(&w->lock);
 	if (w->err != 0) {
@@ -340,9 +342,44 @@ writer_put(struct writer *w, const char *p, const size_t *ends, size_t n)
 		w->count += (long long)n;
 		w->bytes += ends[n - 1];
 	}
-	done = (long)n;
+	put = (long)n;
+	if (put > 0 && done != NULL)
+		done(ctx, put);
 	pthread_mutex_unlock(&w->lock);
-	return done;
+	return put;
+}
+
+long
+writer_put(struct writer *w, const char *p, const size_t *ends, size_t n)
+{
+	return writer_put_cb(w, p, ends, n, NULL, NULL);
+}
+
+int
+writer_control(struct writer *w, struct kin_buf *b,
+    int (*make)(void *ctx, struct kin_buf *b, char *err), void *ctx,
+    char *err)
+{
+	int e;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->err != 0) {
+		e = w->err;
+		pthread_mutex_unlock(&w->lock);
+		return kin_seterrno(err, e, "cannot write to stdout");
+	}
+	kin_buf_reset(b);
+	if (make(ctx, b, err) < 0) {
+		pthread_mutex_unlock(&w->lock);
+		return -1;
+	}
+	if ((e = write_all(w->fd, b->p, b->len)) != 0) {
+		w->err = e;
+		pthread_mutex_unlock(&w->lock);
+		return kin_seterrno(err, e, "cannot write to stdout");
+	}
+	pthread_mutex_unlock(&w->lock);
+	return 0;
 }
 
 void
@@ -365,14 +402,23 @@ writer_full(struct writer *w)
 	return full;
 }
 
+static int
+make_end(void *ctx, struct kin_buf *b, char *err)
+{
+	(void)ctx;
+	return kin_ctl_put_end(b, err);
+}
+
 int
 out_end(struct writer *w, int barrier_mode, char *err)
 {
-	(void)w;
-	(void)err;
-	/* Barrier mode will write "\x1e{\"kin\":\"end\"}\n" here, through
-	 * writer_put so it follows every record line. */
+	struct kin_buf b;
+	int rc;
+
 	if (!barrier_mode)
 		return 0;
-	return 0;
+	kin_buf_init(&b, 256);
+	rc = writer_control(w, &b, make_end, NULL, err);
+	kin_buf_release(&b);
+	return rc;
 }

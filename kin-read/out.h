@@ -83,14 +83,26 @@ void writer_release(struct writer *w);
  * (w->err says why; EPIPE means the reader went away). */
 long writer_put(struct writer *w, const char *p, const size_t *ends,
     size_t n);
+/* The same, then done(ctx, written) while the writer is still held when
+ * written > 0: what the caller records there (a shard's position) is
+ * exactly what a control line written after it sees. */
+long writer_put_cb(struct writer *w, const char *p, const size_t *ends,
+    size_t n, void (*done)(void *ctx, long written), void *ctx);
+/* A control line, built by make(ctx, b, err) into b (reset first) while
+ * the writer is held, so nothing comes between what it describes and it;
+ * not counted as a record.  0, or -1 with err (a write failure sets w->err
+ * too). */
+int writer_control(struct writer *w, struct kin_buf *b,
+    int (*make)(void *ctx, struct kin_buf *b, char *err), void *ctx,
+    char *err);
 /* Snapshot of the counters. */
 void writer_stats(struct writer *w, long long *count, uint64_t *bytes);
 /* 1 once the -c budget is spent. */
 int writer_full(struct writer *w);
 
 /* kin-read's end of a normal run (-e, --until, -c).  DESIGN.md section 4:
- * only in barrier mode (--barrier-interval, not yet there) does kin-read
- * print the `end` control line here; without barriers it prints nothing. */
+ * in barrier mode (--barrier-interval) it prints the `end` control line;
+ * without barriers it prints nothing. */
 int out_end(struct writer *w, int barrier_mode, char *err);
 
 #endif

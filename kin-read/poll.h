@@ -12,6 +12,7 @@
 
 #include "kin-read.h"
 #include "kinesis.h"
+#include "metrics.h"
 #include "out.h"
 #include "shards.h"
 
@@ -29,6 +30,8 @@ struct reader {
 	int64_t pin_ms;        /* -e: records that arrived after it end a shard */
 	int64_t until_ms;      /* --until, or -1 */
 	pthread_t main_thread; /* woken with SIGUSR1 on any news */
+	struct kin_metrics *met;   /* NULL, or counters (indexes below) */
+	int mi_calls, mi_throttles, mi_retries, mi_expired;
 	struct worker **w_v;
 	size_t nworkers;
 	pthread_mutex_t lock;  /* the fields below */

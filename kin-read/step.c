@@ -35,11 +35,19 @@ vlog(struct reader *r, int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (r->o->cli.verbose < level)
+	/* SIGHUP may change the level (run.c): read it whole */
+	if (__atomic_load_n(&r->o->cli.verbose, __ATOMIC_RELAXED) < level)
 		return;
 	va_start(ap, fmt);
 	kin_vwarn(PROG, fmt, ap);
 	va_end(ap);
+}
+
+static void
+count(struct reader *r, int idx, long long n)
+{
+	if (r->met != NULL)
+		kin_metrics_add(r->met, idx, n);
 }
 
 static int
@@ -172,6 +180,7 @@ open_iterator(struct worker *wk, struct shard *s)
 	    &iter, &ae, err) < 0) {
 		if (ae.kind == KIN_AWS_THROTTLED) {
 			s->throttles++;
+			count(r, r->mi_throttles, 1);
 			pthread_mutex_lock(&r->t->lock);
 			s->due_us = mono_us() + throttle_delay_us(wk, s);
 			pthread_mutex_unlock(&r->t->lock);
@@ -199,6 +208,30 @@ open_iterator(struct worker *wk, struct shard *s)
 		pthread_mutex_unlock(&r->t->lock);
 	}
 	return 0;
+}
+
+/* The shard's position moves while the writer is still held, so a barrier
+ * (written under the same hold) carries exactly the records before it. */
+struct advance {
+	struct reader *r;
+	struct shard *s;
+	struct worker *wk;
+};
+
+static void
+advance(void *ctx, long put)
+{
+	struct advance *a = ctx;
+	const struct bpos *bp = &a->wk->pos[put - 1];
+	struct shard *s = a->s;
+
+	pthread_mutex_lock(&a->r->t->lock);
+	s->last.kind = POS_AFTER;
+	memcpy(s->last.seq, bp->seq, strlen(bp->seq) + 1);
+	s->last.sub = bp->sub;
+	s->last.more = bp->more;
+	s->records += put;
+	pthread_mutex_unlock(&a->r->t->lock);
 }
 
 /* Print what the page holds (up to the pin), then update the shard. */
@@ -304,7 +337,10 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 
 	long put = 0;
 	if (nb > 0) {
-		put = writer_put(r->w, wk->out.p, wk->ends, nb);
+		struct advance ad = { r, s, wk };
+
+		put = writer_put_cb(r->w, wk->out.p, wk->ends, nb, advance,
+		    &ad);
 		if (put < 0) {
 			if (r->w->err == EPIPE) {
 				pthread_mutex_lock(&r->lock);
@@ -320,17 +356,6 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 			return;
 		}
 	}
-
-	pthread_mutex_lock(&r->t->lock);
-	if (put > 0) {
-		const struct bpos *bp = &wk->pos[put - 1];
-		s->last.kind = POS_AFTER;
-		memcpy(s->last.seq, bp->seq, strlen(bp->seq) + 1);
-		s->last.sub = bp->sub;
-		s->last.more = bp->more;
-		s->records += put;
-	}
-	pthread_mutex_unlock(&r->t->lock);
 
 	if ((size_t)put < nb || writer_full(r->w)) {
 		pthread_mutex_lock(&r->lock);
@@ -404,6 +429,9 @@ shard_step(struct worker *wk, struct shard *s)
 	struct kin_awserr ae;
 	char err[KIN_ERRLEN], why[KIN_ERRLEN];
 
+	int v = __atomic_load_n(&r->o->cli.verbose, __ATOMIC_RELAXED);
+	if (v != wk->c.verbose && wk->c.trace != NULL)
+		kin_client_set_trace(&wk->c, v, wk->c.trace, wk->c.trace_ctx);
 	if (s->iter == NULL && open_iterator(wk, s) != 0)
 		return;
 	kin_buf_reset(&wk->req);
@@ -415,10 +443,16 @@ shard_step(struct worker *wk, struct shard *s)
 	}
 	memset(&ae, 0, sizeof ae);
 	s->last_call_us = mono_us();
-	if (kin_call_ex(&wk->c, "GetRecords", NULL, KIN_CALL_NO_THROTTLE_RETRY,
-	    wk->req.p, wk->req.len, &wk->resp, &ae, err) < 0) {
+	int rc = kin_call_ex(&wk->c, "GetRecords", NULL,
+	    KIN_CALL_NO_THROTTLE_RETRY, wk->req.p, wk->req.len, &wk->resp, &ae,
+	    err);
+	count(r, r->mi_calls, 1);
+	if (ae.attempts > 1)
+		count(r, r->mi_retries, ae.attempts - 1);
+	if (rc < 0) {
 		if (ae.kind == KIN_AWS_THROTTLED) {
 			s->throttles++;
+			count(r, r->mi_throttles, 1);
 			pthread_mutex_lock(&r->t->lock);
 			s->due_us = mono_us() + throttle_delay_us(wk, s);
 			pthread_mutex_unlock(&r->t->lock);
@@ -426,6 +460,7 @@ shard_step(struct worker *wk, struct shard *s)
 			return;
 		}
 		if (ae.kind == KIN_AWS_EXPIRED_ITERATOR) {
+			count(r, r->mi_expired, 1);
 			/* start again right after the last record printed */
 			free(s->iter);
 			s->iter = NULL;

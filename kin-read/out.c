@@ -320,7 +320,8 @@ write_all(int fd, const char *p, size_t n)
 }
 
 long
-writer_put_cb(struct writer *w, const char *p, const size_t *ends, size_t n,
+writer_put_gated(struct writer *w, const char *p, const size_t *ends,
+    size_t n, int (*gate)(const void *g), const void *g,
     void (*done)(void *ctx, long written), void *ctx)
 {
 	long put;
@@ -329,6 +330,10 @@ writer_put_cb(struct writer *w, const char *p, const size_t *ends, size_t n,
 	if (w->err != 0) {
 		pthread_mutex_unlock(&w->lock);
 		return -1;
+	}
+	if (gate != NULL && !gate(g)) {
+		pthread_mutex_unlock(&w->lock);
+		return WRITER_REFUSED;
 	}
 	if (w->limit >= 0 && (long long)n > w->limit - w->count)
 		n = (size_t)(w->limit - w->count);
@@ -347,6 +352,13 @@ writer_put_cb(struct writer *w, const char *p, const size_t *ends, size_t n,
 		done(ctx, put);
 	pthread_mutex_unlock(&w->lock);
 	return put;
+}
+
+long
+writer_put_cb(struct writer *w, const char *p, const size_t *ends, size_t n,
+    void (*done)(void *ctx, long written), void *ctx)
+{
+	return writer_put_gated(w, p, ends, n, NULL, NULL, done, ctx);
 }
 
 long

@@ -88,6 +88,15 @@ long writer_put(struct writer *w, const char *p, const size_t *ends,
  * exactly what a control line written after it sees. */
 long writer_put_cb(struct writer *w, const char *p, const size_t *ends,
     size_t n, void (*done)(void *ctx, long written), void *ctx);
+/* The same, but first gate(g) with the writer held: when it says no,
+ * nothing is written and WRITER_REFUSED comes back.  A lease's fence is
+ * checked here rather than before waiting for the writer, so a reader that
+ * waited behind a blocked stdout writes nothing once its lease may be
+ * another process's. */
+#define WRITER_REFUSED (-2)
+long writer_put_gated(struct writer *w, const char *p, const size_t *ends,
+    size_t n, int (*gate)(const void *g), const void *g,
+    void (*done)(void *ctx, long written), void *ctx);
 /* A control line, built by make(ctx, b, err) into b (reset first) while
  * the writer is held, so nothing comes between what it describes and it;
  * not counted as a record.  0, or -1 with err (a write failure sets w->err

@@ -74,6 +74,10 @@ struct shard {
 	long skip_sub;
 	int64_t last_call_us;
 	int throttles;
+	/* With --lease-table (lease_owner.c): its records may be written
+	 * until this monotonic ms, 0 = not at all; read and written with
+	 * __atomic builtins, checked by t->gate. */
+	int64_t lease_until_ms;
 };
 
 struct table {
@@ -84,6 +88,12 @@ struct table {
 	struct owner *owner;
 	int need_discovery;    /* a shard ended: look for its children */
 	int stop;              /* workers leave */
+	/* NULL, or whether shard s's records may be written now (its lease
+	 * is valid), asked with the writer held: a refused page is dropped
+	 * and the shard read again from its last record written. */
+	int (*gate)(const void *s);
+	int owner_pending;     /* the owner may yet hand this process shards
+	                          (leases being taken): not the end of -e */
 };
 
 int table_init(struct table *t, struct owner *owner);

@@ -45,6 +45,16 @@ struct opts {
 	int64_t discovery_ms;      /* --discovery-interval */
 	int64_t idle_ms;           /* --idle-wait */
 	int threads;               /* --threads: concurrent GetRecords */
+	int64_t barrier_ms;        /* --barrier-interval, 0 if none */
+	char *metrics;             /* --metrics FILE or "-" */
+	int64_t metrics_ms;        /* --metrics-interval */
+	/* SIGHUP (reload.c): main.c's parser again — the config file, then
+	 * the command line over it — into fresh, which the caller releases
+	 * with release.  0, or -1 with err. */
+	int (*reparse)(const struct opts *o, struct opts *fresh, char *err);
+	void (*release)(struct opts *o);
+	int argc;
+	char **argv;
 };
 
 #endif

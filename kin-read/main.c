@@ -22,6 +22,10 @@ enum {
 	OPT_DISCOVERY_INTERVAL,
 	OPT_IDLE_WAIT,
 	OPT_THREADS,
+	OPT_BARRIER_INTERVAL,
+	OPT_METRICS,
+	OPT_METRICS_INTERVAL,
+	OPT_IGNORED,
 };
 
 static const struct option longopts[] = {
@@ -42,17 +46,44 @@ static const struct option longopts[] = {
 	  OPT_DISCOVERY_INTERVAL },
 	{ "idle-wait",           required_argument, NULL, OPT_IDLE_WAIT },
 	{ "threads",             required_argument, NULL, OPT_THREADS },
+	{ "barrier-interval",    required_argument, NULL,
+	  OPT_BARRIER_INTERVAL },
+	{ "metrics",             required_argument, NULL, OPT_METRICS },
+	{ "metrics-interval",    required_argument, NULL, OPT_METRICS_INTERVAL },
 	KIN_CLI_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 static const char shortopts[] = KIN_CLI_SHORTOPTS "o:ec:LJf:";
 
-/* The original job's runtime properties (DESIGN.md section 3). */
+/* The original job's runtime properties (DESIGN.md section 3).  One
+ * properties file serves the whole pipeline: the ones for other programs
+ * are accepted in the config file and ignored (OPT_IGNORED below). */
 static const struct kin_alias aliases[] = {
 	{ "inputStreamName", "stream", NULL },
 	{ "aws.region", "region", NULL },
 	{ NULL, NULL, NULL },
 };
+static const char *const ignored[] = {
+	"outputStreamName", "AggregationEnabled", "Partition",
+};
+#define NIGNORED (sizeof ignored / sizeof ignored[0])
+#define NLONGOPTS (sizeof longopts / sizeof longopts[0])
+
+/* longopts and the ignored properties, for the config file only. */
+static struct option cfopts[NLONGOPTS + NIGNORED];
+
+static const struct option *
+config_options(void)
+{
+	if (cfopts[0].name == NULL) {
+		memcpy(cfopts, longopts, (NLONGOPTS - 1) * sizeof *cfopts);
+		for (size_t i = 0; i < NIGNORED; i++)
+			cfopts[NLONGOPTS - 1 + i] = (struct option){
+				ignored[i], optional_argument, NULL,
+				OPT_IGNORED };
+	}
+	return cfopts;
+}
 
 static void
 usage(FILE *f)
@@ -63,8 +94,10 @@ usage(FILE *f)
 	    "                [--config file] [--discovery-interval duration]\n"
 	    "                [--endpoint-url url] [--idle-wait duration] "
 	    "[--limit n]\n"
-	    "                [--profile name] [--region region] [--shard id]\n"
-	    "                [--shard-index i/n] [--threads n] [--until time]\n"
+	    "                [--barrier-interval duration] [--metrics file]\n"
+	    "                [--metrics-interval duration] [--profile name]\n"
+	    "                [--region region] [--shard id] [--shard-index i/n]\n"
+	    "                [--threads n] [--until time]\n"
 	    "       kin-read -L [-Jqv] [-s stream] [--config file] "
 	    "[--endpoint-url url]\n"
 	    "                [--profile name] [--region region]\n"
@@ -85,11 +118,13 @@ opts_init(struct opts *o)
 	o->discovery_ms = 10000;
 	o->idle_ms = 200;   /* FlinkKinesisConsumer's default poll interval */
 	o->threads = 16;
+	o->metrics_ms = 60000;
 }
 
 static void
 opts_release(struct opts *o)
 {
+	free(o->metrics);
 	for (size_t i = 0; i < o->nshards; i++)
 		free(o->shards[i]);
 	free(o->shards);
@@ -252,6 +287,19 @@ apply(void *ctx, int val, const char *arg, char *err)
 			return kin_seterr(err, "bad --threads '%s': %s", arg, why);
 		o->threads = (int)v;
 		return 0;
+	case OPT_BARRIER_INTERVAL:
+		return parse_duration("barrier-interval", arg, 10,
+		    &o->barrier_ms, err);
+	case OPT_METRICS:
+		free(o->metrics);
+		if ((o->metrics = strdup(arg)) == NULL)
+			return kin_seterr(err, "out of memory");
+		return 0;
+	case OPT_METRICS_INTERVAL:
+		return parse_duration("metrics-interval", arg, 1,
+		    &o->metrics_ms, err);
+	case OPT_IGNORED:
+		return 0;
 	default:
 		if (kin_cli_apply(&o->cli, val, arg))
 			return 0;
@@ -271,8 +319,8 @@ parse_args(struct opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		if (c == KIN_OPT_CONFIG && kin_cli_apply(&o->cli, c, optarg) &&
 		    o->cli.config != NULL) {
-			if (kin_config_load(o->cli.config, longopts, aliases,
-			    apply, o, err) < 0) {
+			if (kin_config_load(o->cli.config, config_options(),
+			    aliases, apply, o, err) < 0) {
 				kin_warn(PROG, "%s", err);
 				return KIN_EX_CONFIG;
 			}
@@ -322,6 +370,16 @@ parse_args(struct opts *o, int argc, char **argv)
 		kin_warn(PROG, "--shard and --shard-index cannot be used together");
 		return KIN_EX_USAGE;
 	}
+	if (o->barrier_ms > 0 && o->checkpoint == NULL) {
+		kin_warn(PROG, "--barrier-interval needs --checkpoint (the file "
+		    "kin-write commits the barriers to)");
+		return KIN_EX_USAGE;
+	}
+	if (o->barrier_ms > 0 && o->list) {
+		kin_warn(PROG, "-L and --barrier-interval cannot be used "
+		    "together");
+		return KIN_EX_USAGE;
+	}
 	if ((o->from.kind == POS_AT_SEQ || o->from.kind == POS_AFTER) &&
 	    o->nshards != 1) {
 		kin_warn(PROG, "a sequence number belongs to one shard: "
@@ -332,6 +390,32 @@ parse_args(struct opts *o, int argc, char **argv)
 	return -1;
 }
 
+static int
+opts_reparse(const struct opts *o, struct opts *fresh, char *err)
+{
+	int argc = o->argc, c;
+	char **argv = o->argv;
+
+	opts_init(fresh);
+	/* the config file named on the command line, then the command
+	 * line over it, as at the start */
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		if (c == KIN_OPT_CONFIG && kin_cli_apply(&fresh->cli, c, optarg) &&
+		    fresh->cli.config != NULL &&
+		    kin_config_load(fresh->cli.config, config_options(), aliases,
+		    apply, fresh, err) < 0)
+			return -1;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		if (c != KIN_OPT_CONFIG && c != '?' && c != 'h' && c != 'V' &&
+		    apply(fresh, c, optarg, err) < 0)
+			return -1;
+	opterr = 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -339,6 +423,10 @@ main(int argc, char **argv)
 	int status;
 
 	opts_init(&o);
+	o.argc = argc;
+	o.argv = argv;
+	o.reparse = opts_reparse;
+	o.release = opts_release;
 	status = parse_args(&o, argc, argv);
 	if (status < 0)
 		status = run(&o);

@@ -12,13 +12,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "barrier.h"
 #include "ckpt.h"
 #include "err.h"
 #include "kinesis.h"
 #include "list.h"
 #include "out.h"
 #include "poll.h"
+#include "reload.h"
 #include "shards.h"
+#include "stats.h"
+
+#define BARRIER_POLL_US 50000        /* the checkpoint file, while waiting */
+#define BARRIER_PATIENCE_US 60000000 /* then say that nothing commits */
+#define BARRIER_FINAL_WAIT_US 30000000
 
 static void
 trace(void *ctx, const char *line)
@@ -48,6 +55,9 @@ struct run {
 	struct out_cfg oc;
 	struct reader r;
 	int64_t started_us;
+	struct stats st;
+	struct barriers bar;       /* barrier mode: o->barrier_ms > 0 */
+	int ck_lock;               /* the checkpoint's lock when we write it */
 };
 
 static int
@@ -147,6 +157,74 @@ explicit_all_done(struct run *rn)
 	return owned > 0 && done;
 }
 
+/* A barrier is due: write it if the one before is committed, else look
+ * at the checkpoint file again soon.  Returns when to come back. */
+static int64_t
+barrier_turn(struct run *rn, int64_t now)
+{
+	char err[KIN_ERRLEN];
+	const struct opts *o = rn->o;
+
+	if (!barriers_ready(&rn->bar) && barriers_poll(&rn->bar, err) < 0 &&
+	    !o->cli.quiet)
+		kin_warn(PROG, "%s", err);
+	if (!barriers_ready(&rn->bar)) {
+		if (!rn->bar.warned && !o->cli.quiet &&
+		    now - rn->bar.emitted_us > BARRIER_PATIENCE_US) {
+			kin_warn(PROG, "barrier %" PRId64 " is not committed to "
+			    "'%s' after %ds: the next waits (is 'kin-write "
+			    "--checkpoint %s' at the end of the pipeline?)",
+			    rn->bar.emitted, o->checkpoint,
+			    (int)(BARRIER_PATIENCE_US / 1000000), o->checkpoint);
+			rn->bar.warned = 1;
+		}
+		return now + BARRIER_POLL_US;
+	}
+	if (barriers_emit(&rn->bar, err) < 0) {
+		if (rn->w.err == EPIPE) {
+			pthread_mutex_lock(&rn->r.lock);
+			rn->r.broken_pipe = 1;
+			pthread_mutex_unlock(&rn->r.lock);
+			reader_stop(&rn->r);
+		} else {
+			reader_fail(&rn->r, KIN_EX_IOERR, "%s", err);
+		}
+		return now + o->barrier_ms * 1000;
+	}
+	if (o->cli.verbose >= 2)
+		kin_warn(PROG, "barrier %" PRId64, rn->bar.emitted);
+	return now + o->barrier_ms * 1000;
+}
+
+/* A normal end in barrier mode: the final positions as one more barrier
+ * before `end`, so the next run starts after them — once the barrier
+ * before is committed (waited for a while), else the next run repeats
+ * from the last committed one. */
+static int
+last_barrier(struct run *rn, const sigset_t *set, char *err)
+{
+	int64_t until = mono_us() + BARRIER_FINAL_WAIT_US;
+
+	while (!barriers_ready(&rn->bar) && mono_us() < until) {
+		struct timespec ts = { 0, BARRIER_POLL_US * 1000 };
+		int sig;
+
+		(void)barriers_poll(&rn->bar, err);
+		if (barriers_ready(&rn->bar))
+			break;
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;    /* stop waiting: the end still goes out */
+	}
+	if (!barriers_ready(&rn->bar)) {
+		if (rn->o->cli.verbose >= 1)
+			kin_warn(PROG, "barrier %" PRId64 " not committed: no "
+			    "final barrier", rn->bar.emitted);
+		return 0;
+	}
+	return barriers_emit(&rn->bar, err);
+}
+
 int
 run(struct opts *o)
 {
@@ -184,6 +262,21 @@ run(struct opts *o)
 	}
 
 	kin_ckpt_init(&rn.ck);
+	rn.ck_lock = -1;
+	if (o->checkpoint != NULL && o->barrier_ms == 0) {
+		/* we write the file: one writer at a time (ckpt.h) */
+		int rc = kin_ckpt_lock(o->checkpoint, &rn.ck_lock, err);
+		if (rc <= 0) {
+			if (rc == 0)
+				kin_warn(PROG, "checkpoint '%s' is in use: another "
+				    "process holds '%s.lock'", o->checkpoint,
+				    o->checkpoint);
+			else
+				kin_warn(PROG, "%s", err);
+			status = rc == 0 ? KIN_EX_TEMPFAIL : KIN_EX_IOERR;
+			goto out_ck;
+		}
+	}
 	if (o->checkpoint != NULL) {
 		int rc = kin_ckpt_load(&rn.ck, o->checkpoint, err);
 		if (rc < 0) {
@@ -211,6 +304,8 @@ run(struct opts *o)
 		goto out_ck;
 	}
 	writer_init(&rn.w, STDOUT_FILENO, o->count);
+	barriers_init(&rn.bar, o->checkpoint ? o->checkpoint : "",
+	    o->cli.stream, &rn.t, &rn.w, rn.have_ck ? rn.ck.barrier : -1);
 	out_fmt_init(&rn.oc.fmt);
 	rn.oc.mode = o->mode;
 	rn.oc.stream = o->cli.stream;
@@ -226,6 +321,13 @@ run(struct opts *o)
 		status = KIN_EX_SOFTWARE;
 		goto out_table;
 	}
+	if (stats_init(&rn.st, o, &rn.r, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		status = KIN_EX_CONFIG;
+		goto out_reader_nostats;
+	}
+	rn.bar.met = &rn.st.m;
+	rn.bar.mi_barriers = rn.st.barriers;
 	/* -e: the tip is where the stream was now */
 	if (o->exit_at_end)
 		rn.r.pin_ms = wall_now_ms();
@@ -251,10 +353,25 @@ run(struct opts *o)
 
 	/* a checkpoint that cannot be written should stop us now, not after
 	 * hours of reading */
-	if (o->checkpoint != NULL && save_checkpoint(&rn, err) < 0) {
+	if (o->checkpoint != NULL && o->barrier_ms == 0 &&
+	    save_checkpoint(&rn, err) < 0) {
 		kin_warn(PROG, "%s", err);
 		status = KIN_EX_IOERR;
 		goto out_reader;
+	}
+	/* barrier mode: kin-write owns the file; we say where we resume */
+	if (o->barrier_ms > 0) {
+		int busy;
+
+		if (barriers_start(&rn.bar, &busy, err) < 0) {
+			kin_warn(PROG, "%s", err);
+			status = busy ? KIN_EX_TEMPFAIL : KIN_EX_IOERR;
+			goto out_reader;
+		}
+		if (o->cli.verbose >= 1)
+			kin_warn(PROG, "barrier mode: %s", rn.bar.committed >= 0 ?
+			    "restore from the committed barrier" :
+			    "no committed barrier: restore from nothing");
 	}
 
 	int64_t now = mono_us();
@@ -265,6 +382,7 @@ run(struct opts *o)
 	long long prog_count = 0;
 	uint64_t prog_bytes = 0;
 	int finite = o->exit_at_end || o->until_ms >= 0;
+	int64_t next_bar = now + o->barrier_ms * 1000;
 
 	for (;;) {
 		now = mono_us();
@@ -317,7 +435,10 @@ run(struct opts *o)
 			reader_fail(&rn.r, KIN_EX_SOFTWARE, "%s", err);
 			break;
 		}
-		if (o->checkpoint != NULL && now >= next_ck) {
+		if (o->barrier_ms > 0 && now >= next_bar)
+			next_bar = barrier_turn(&rn, now);
+		stats_tick(&rn.st, &rn.w, &rn.t, 0);
+		if (o->checkpoint != NULL && o->barrier_ms == 0 && now >= next_ck) {
 			if (save_checkpoint(&rn, err) < 0)
 				kin_warn(PROG, "%s", err);
 			next_ck = now + o->checkpoint_ms * 1000;
@@ -330,8 +451,13 @@ run(struct opts *o)
 		int64_t wake = next_disc;
 		if (wake < disc_retry)
 			wake = disc_retry;
-		if (o->checkpoint != NULL && next_ck < wake)
+		if (o->checkpoint != NULL && o->barrier_ms == 0 && next_ck < wake)
 			wake = next_ck;
+		if (o->barrier_ms > 0 && next_bar < wake)
+			wake = next_bar;
+		int64_t due = stats_due_in(&rn.st);
+		if (due >= 0 && now + due < wake)
+			wake = now + due;
 		if (o->cli.verbose >= 1 && next_prog < wake)
 			wake = next_prog;
 		int64_t wait = wake - mono_us();
@@ -343,7 +469,13 @@ run(struct opts *o)
 			interrupted = 1;
 			break;
 		}
-		/* SIGHUP: nothing of kin-read's can change while it runs */
+		if (sig == SIGHUP) {
+			int64_t old = o->barrier_ms;
+
+			reload(o, &rn.st);
+			if (o->barrier_ms != old)
+				next_bar = mono_us() + o->barrier_ms * 1000;
+		}
 	}
 	(void)interrupted;
 
@@ -352,7 +484,8 @@ run(struct opts *o)
 	reader_stop(&rn.r);
 	if (reader_join(&rn.r, 15000) < 0)
 		kin_warn(PROG, "a shard reader did not stop within 15s");
-	if (o->checkpoint != NULL && save_checkpoint(&rn, err) < 0) {
+	if (o->checkpoint != NULL && o->barrier_ms == 0 &&
+	    save_checkpoint(&rn, err) < 0) {
 		kin_warn(PROG, "%s", err);
 		if (status == KIN_EX_OK)
 			status = KIN_EX_IOERR;
@@ -362,11 +495,19 @@ run(struct opts *o)
 	if (rn.r.failed)
 		status = rn.r.status;
 	else if (normal_end && !rn.r.broken_pipe &&
-	    out_end(&rn.w, 0, err) < 0) {
-		kin_warn(PROG, "%s", err);
-		status = KIN_EX_IOERR;
+	    ((o->barrier_ms > 0 && last_barrier(&rn, &set, err) < 0) ||
+	    out_end(&rn.w, o->barrier_ms > 0, err) < 0)) {
+		if (rn.w.err == EPIPE) {
+			/* the reader went away: nothing more to say */
+		} else {
+			kin_warn(PROG, "%s", err);
+			status = KIN_EX_IOERR;
+		}
 	}
 out_reader:
+	stats_tick(&rn.st, &rn.w, &rn.t, 1);
+	stats_release(&rn.st);
+out_reader_nostats:
 	reader_release(&rn.r);
 out_table:
 	out_fmt_release(&rn.oc.fmt);
@@ -375,6 +516,8 @@ out_table:
 	if (rn.r.nworkers == 0)
 		table_release(&rn.t);
 out_ck:
+	barriers_release(&rn.bar);
+	kin_ckpt_unlock(rn.ck_lock);
 	kin_ckpt_release(&rn.ck);
 	kin_client_release(&client);
 	return status;

@@ -110,7 +110,7 @@ shard_not_found(struct worker *wk, struct shard *s, const char *why)
 		return;
 	}
 	kin_stream_summary_release(&sum);
-	if (!r->o->cli.quiet)
+	if (!__atomic_load_n(&r->o->cli.quiet, __ATOMIC_RELAXED))
 		kin_warn(PROG, "shard '%s' is gone (past the retention period?): "
 		    "%s", s->id, why);
 	free(s->iter);
@@ -272,7 +272,8 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 			reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
 			return;
 		}
-		if (dr == DEAGG_BAD && !r->o->cli.quiet)
+		if (dr == DEAGG_BAD &&
+		    !__atomic_load_n(&r->o->cli.quiet, __ATOMIC_RELAXED))
 			kin_warn(PROG, "record '%s' of shard '%s' looks like a "
 			    "KPL aggregate but does not parse as one: printed "
 			    "as it is", k->seq, s->id);
@@ -410,7 +411,8 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 			news = 1;
 			vlog(r, 2, "shard '%s': caught up", s->id);
 		} else {
-			s->due_us = now + r->o->idle_ms * 1000;
+			s->due_us = now + __atomic_load_n(&r->o->idle_ms,
+			    __ATOMIC_RELAXED) * 1000;
 			if (s->due_us < s->last_call_us + MIN_CALL_GAP_US)
 				s->due_us = s->last_call_us + MIN_CALL_GAP_US;
 		}
@@ -437,7 +439,8 @@ shard_step(struct worker *wk, struct shard *s)
 	kin_buf_reset(&wk->req);
 	if (kin_buf_adds(&wk->req, "{\"ShardIterator\":", err) < 0 ||
 	    kin_json_put_str(&wk->req, s->iter, strlen(s->iter), err) < 0 ||
-	    kin_buf_printf(&wk->req, err, ",\"Limit\":%d}", r->o->limit) < 0) {
+	    kin_buf_printf(&wk->req, err, ",\"Limit\":%d}",
+	    __atomic_load_n(&r->o->limit, __ATOMIC_RELAXED)) < 0) {
 		reader_fail(r, KIN_EX_SOFTWARE, "shard '%s': %s", s->id, err);
 		return;
 	}

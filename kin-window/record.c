@@ -4,6 +4,7 @@
  * records are counted, reported once per kind and kept in side files. */
 #include "run.h"
 #include "json.h"
+#include "control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,41 +128,90 @@ save_state(struct run *r, const char *id, size_t idlen, char *err)
 	return state_save(r->o->state, &r->w, id, idlen, r->fingerprint, err);
 }
 
+/* A fresh window set with r's options, holding nothing. */
+static int
+win_fresh(struct run *r, struct win *fresh, char *err)
+{
+	memset(fresh, 0, sizeof *fresh);
+	fresh->size = r->w.size, fresh->slide = r->w.slide;
+	fresh->gran = r->w.gran, fresh->gap = r->w.gap;
+	fresh->lateness = r->w.lateness, fresh->delay = r->w.delay;
+	fresh->proctime = r->w.proctime;
+	return win_init(fresh, &r->g, &r->em, err);
+}
+
+static void
+note_barrier(struct run *r, const char *id, size_t idlen)
+{
+	r->seen_barrier = 1;
+	r->seen_end = 0;     /* a new run needs its own end */
+	free(r->last_barrier);
+	r->last_barrier = NULL;
+	r->last_barrier_len = 0;
+	if (id && (r->last_barrier = malloc(idlen)) != NULL) {
+		memcpy(r->last_barrier, id, idlen);
+		r->last_barrier_len = idlen;
+	}
+}
+
+/* restore: the state of that barrier, or none at all without an id. */
+static int
+restore(struct run *r, const char *id, size_t idlen, char *err)
+{
+	struct win fresh;
+	int rc;
+
+	if (win_fresh(r, &fresh, err) < 0)
+		return -1;
+	if (id != NULL) {
+		rc = state_load(r->o->state, &fresh, r->fingerprint, id, idlen,
+		    err);
+		if (rc == 0)
+			kin_seterr(err, "restore %.*s: no state file '%s' (nor "
+			    "'%s.prev')", (int)idlen, id, r->o->state,
+			    r->o->state);
+		if (rc <= 0) {
+			/* Going on empty would drop the windows that barrier
+			 * holds: stop, and say so. */
+			win_release(&fresh);
+			r->fail_status = KIN_EX_DATAERR;
+			return -1;
+		}
+	}
+	win_release(&r->w);
+	r->w = fresh;
+	note_barrier(r, id, idlen);
+	/* Saved again as the newest: the next barrier's save keeps it as
+	 * FILE.prev, where a restore to it can still find it, whatever the
+	 * files held of barriers that were never committed. */
+	return id != NULL ? save_state(r, id, idlen, err) : 0;
+}
+
 static int
 control_line(struct run *r, const char *p, size_t n, char *err)
 {
-	struct kin_json j;
-	int t, rc = 0;
+	struct kin_ctl c;
+	int rc = 0;
 	const char *id = NULL;
 	size_t idlen = 0;
+	char why[KIN_ERRLEN];
 
 	r->controls++;
-	kin_json_init(&j, 1 << 20);   /* barriers carry every shard's position */
-	if (kin_json_parse(&j, p + 1, n - 1, err) == 0 && j.ntok > 0 &&
-	    j.tok[0].type == JSMN_OBJECT && (t = kin_json_get(&j, 0, "kin")) >= 0) {
-		int ti = kin_json_get(&j, 0, "id");
-
-		if (ti >= 0) {
-			id = kin_json_raw(&j, ti, &idlen);
-			if (j.tok[ti].type == JSMN_STRING)
-				id--, idlen += 2;
+	kin_ctl_init(&c);
+	/* one that does not parse is passed on like any unknown type */
+	if (kin_ctl_parse(&c, p, n, 0, why) == 0) {
+		if (c.has_id) {
+			id = c.id_raw;
+			idlen = c.id_rawlen;
 		}
-		if (kin_json_eq(&j, t, "barrier")) {
-			r->seen_barrier = 1;
-			r->seen_end = 0;     /* a new run needs its own end */
-			free(r->last_barrier);
-			r->last_barrier = NULL;
-			r->last_barrier_len = 0;
-			if (id && (r->last_barrier = malloc(idlen)) != NULL) {
-				memcpy(r->last_barrier, id, idlen);
-				r->last_barrier_len = idlen;
-			}
+		if (c.type == KIN_CTL_BARRIER) {
+			note_barrier(r, id, idlen);
 			/* Results before the barrier go out first: the
 			 * snapshot holds only what is not out yet. */
 			if (r->o->state && ((rc = emit_flush(&r->em, err)) < 0 ||
 			    (rc = save_state(r, id, idlen, err)) < 0))
 				goto out;
-		} else if (kin_json_eq(&j, t, "end")) {
+		} else if (c.type == KIN_CTL_END) {
 			r->seen_end = 1;
 			if ((rc = win_flush(&r->w, err)) < 0)
 				goto out;
@@ -169,37 +219,13 @@ control_line(struct run *r, const char *p, size_t n, char *err)
 			r->w.wm = r->w.fired = r->w.max_ts = INT64_MIN;
 			r->w.have_ts = 0;
 			r->w.due_dirty = 1;
-		} else if (kin_json_eq(&j, t, "restore") && r->o->state &&
-		    id != NULL) {
-			struct win fresh;
-
-			/* Restart from the snapshot of that barrier. */
-			memset(&fresh, 0, sizeof fresh);
-			fresh.size = r->w.size, fresh.slide = r->w.slide;
-			fresh.gran = r->w.gran, fresh.gap = r->w.gap;
-			fresh.lateness = r->w.lateness, fresh.delay = r->w.delay;
-			fresh.proctime = r->w.proctime;
-			if (win_init(&fresh, &r->g, &r->em, err) < 0) {
-				rc = -1;
+		} else if (c.type == KIN_CTL_RESTORE) {
+			/* upstream runs barriers: an EOF without end is its
+			 * death from now on, even before the first barrier */
+			if (!r->o->state)
+				note_barrier(r, id, idlen);
+			else if ((rc = restore(r, id, idlen, err)) < 0)
 				goto out;
-			}
-			rc = state_load(r->o->state, &fresh, r->fingerprint, id,
-			    idlen, err);
-			if (rc == 0)
-				kin_seterr(err, "restore %.*s: no state file "
-				    "'%s' (nor '%s.prev')", (int)idlen, id,
-				    r->o->state, r->o->state);
-			if (rc <= 0) {
-				/* Going on empty would drop the windows that
-				 * barrier holds: stop, and say so. */
-				win_release(&fresh);
-				r->fail_status = KIN_EX_DATAERR;
-				rc = -1;
-				goto out;
-			}
-			win_release(&r->w);
-			r->w = fresh;
-			rc = 0;
 		}
 	}
 	(void)side_flush(&r->latef);
@@ -210,7 +236,7 @@ control_line(struct run *r, const char *p, size_t n, char *err)
 	if (rc == 0)
 		rc = emit_flush(&r->em, err);
 out:
-	kin_json_release(&j);
+	kin_ctl_release(&c);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 
 #define KW_REFRESH_MIN_US 1000000    /* ListShards at most once a second */
 #define KW_RETRY_CAP_MS 5000
+#define KW_SHARD_REQUEST_BYTES ((size_t)512 << 10)
 
 static struct kw_result g_res[KIN_MAX_PUT_RECORDS];
 static struct kin_put_result g_kres[KIN_MAX_PUT_RECORDS];
@@ -652,6 +653,9 @@ static int ready_to_send(struct writer *w, int64_t now)
 		size_t n = shard_avail(w, s, now, &b);
 		if (!n)
 			continue;
+		/* one shard's share of a request is ready */
+		if (n >= w->o.max_records || b >= KW_SHARD_REQUEST_BYTES)
+			return 1;
 		cnt += n;
 		bytes += b;
 		if (s->head->enq_us < oldest)
@@ -734,6 +738,7 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 	for (i = 0; i < nopen && r->n < w->o.max_records; i++) {
 		struct shard *s = w->map.open[(start + i) % nopen];
 		struct krec *k;
+		size_t sbytes = 0;
 		if (!shard_avail(w, s, now, &b))
 			continue;
 		while (r->n < w->o.max_records && (k = s->head)) {
@@ -741,6 +746,11 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 			if (k->next)
 				__builtin_prefetch(k->next);
 			c = krec_cost(k);
+			/* at most half a second of a shard's 1 MiB/s in one
+			 * request: more would be throttled by the service,
+			 * and big requests are slow to parse */
+			if (sbytes && sbytes + c > KW_SHARD_REQUEST_BYTES)
+				break;
 			if (bucket_level(&s->rtb, now) < 1 ||
 			    bucket_level(&s->btb, now) <= 0)
 				break;
@@ -762,6 +772,7 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 			r->users += k->nusers;
 			r->ucost += k->ucost;
 			bytes += c;
+			sbytes += c;
 		}
 	}
 }

@@ -563,7 +563,9 @@ EOF
 	trades >t.ndjson
 	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":5}\n'; printf '\036{"kin":"end"}\n'; } >p1
 	kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p1 >/dev/null
-	{ printf '\036{"kin":"restore","id":5}\n'; tail -n +4 t.ndjson; } >p2
+	# a restore means barrier mode: its input ends with an end
+	{ printf '\036{"kin":"restore","id":5}\n'; tail -n +4 t.ndjson;
+		printf '\036{"kin":"end"}\n'; } >p2
 	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p2
 	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}'
 	# a later barrier's snapshot moves the earlier one to st.prev, and a
@@ -577,13 +579,32 @@ EOF
 	[ "$(stat -c %a st.prev)" = 600 ]
 	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p2
 	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":3,"max_PRICE":99.87}'
+	# the restored snapshot was saved again as the newest
+	head -1 st | grep -q '"barrier":5'
+	head -1 st.prev | grep -q '"barrier":6'
 	# a restore to a barrier neither snapshot has is an error
 	printf '\036{"kin":"restore","id":9}\n' >p9
 	run -65 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state st p9
-	assert_stderr --partial "it belongs to barrier 6, not 9"
+	assert_stderr --partial "it belongs to barrier 5, not 9"
 	# no snapshot at all is an error too, not a silent empty start
 	run -65 --separate-stderr kin-window -t EVENT_TIME --size 1m -a max:PRICE --state none p9
 	assert_stderr --partial "restore 9: no state file 'none'"
+}
+
+@test "a restore without an id starts from no state; EOF after it without end fires nothing" {
+	trades >t.ndjson
+	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":5}\n'; } >p1
+	run -75 --separate-stderr kin-window -t EVENT_TIME --size 1m -a count --state st p1
+	head -1 st | grep -q '"barrier":5'
+	# upstream had nothing committed: from nothing, whatever st holds
+	# (loaded, st's two AMZN records would make it 4)
+	{ printf '\036{"kin":"restore"}\n'; head -3 t.ndjson; printf '\036{"kin":"end"}\n'; } >p2
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a count --state st p2
+	assert_line --index 1 '{"key":"AMZN","start":"2026-11-25T09:30:00.000Z","end":"2026-11-25T09:31:00.000Z","count":2}'
+	# a restore is barrier mode: an EOF without end fires no window
+	{ printf '\036{"kin":"restore"}\n'; head -3 t.ndjson; } >p3
+	run -75 --separate-stderr kin-window -t EVENT_TIME --size 1m -a count --state st p3
+	assert_output $'\036{"kin":"restore"}'
 }
 
 @test "SIGTERM saves the open windows, and the next start continues them" {

@@ -262,11 +262,11 @@ reading() {
 	# --end-closed: a worker reads a closed shard to its end at once
 	worker A --end-closed
 	worker B --end-closed
-	wait_for -t 15 reads_exactly shardId-000000000002 shardId-000000000004
+	wait_for -t 40 reads_exactly shardId-000000000002 shardId-000000000004
 	# one worker may have taken both (the other held nothing live, so
 	# it was not counted); then the other steals one: a taker pass and
 	# the fence
-	wait_for -t 15 is_reading "1 1"
+	wait_for -t 40 is_reading "1 1"
 	stop_worker A
 	stop_worker B
 	run -0 leasectl show "$TABLE"

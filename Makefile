@@ -99,10 +99,12 @@ unit-san:
 bats: all
 	@tests/run-bats
 
+# Builds inside check use $(JOBS) compilers (the machines here have 2 cores).
+JOBS ?= 2
 check: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@$(MAKE) --no-print-directory -j$(JOBS) unit
+	@$(MAKE) --no-print-directory -j$(JOBS) unit-san
 	@$(MAKE) --no-print-directory lint
 	@tests/run-bats
 

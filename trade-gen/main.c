@@ -43,6 +43,7 @@ enum {
 	OPT_LATE,
 	OPT_LATE_BY,
 	OPT_HEADER,
+	OPT_IGNORED,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +74,30 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 static const char shortopts[] = "n:d:r:b:t:f:vqhV";
+
+/* The original job's runtime properties (DESIGN.md section 3) are for the
+ * programs that talk to Kinesis: one properties file serves the whole
+ * pipeline, so in trade-gen's config file they are accepted and ignored. */
+static const char *const ignored[] = {
+	"inputStreamName", "outputStreamName", "aws.region",
+	"AggregationEnabled", "Partition",
+};
+#define NIGNORED (sizeof ignored / sizeof ignored[0])
+#define NLONGOPTS (sizeof longopts / sizeof longopts[0])
+static struct option cfopts[NLONGOPTS + NIGNORED];
+
+static const struct option *
+config_options(void)
+{
+	if (cfopts[0].name == NULL) {
+		memcpy(cfopts, longopts, (NLONGOPTS - 1) * sizeof *cfopts);
+		for (size_t i = 0; i < NIGNORED; i++)
+			cfopts[NLONGOPTS - 1 + i] = (struct option){
+				ignored[i], optional_argument, NULL,
+				OPT_IGNORED };
+	}
+	return cfopts;
+}
 
 struct opts {
 	struct kin_cli cli;
@@ -135,6 +160,12 @@ opts_release(struct opts *o)
 	free(o->tickers_file);
 	free(o->tz);
 	free(o->start);
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
 static int
@@ -269,6 +300,8 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 	case OPT_HEADER:
 		o->header = 1;
 		return 0;
+	case OPT_IGNORED:
+		return 0;
 	default:
 		if (kin_cli_apply(&o->cli, opt, arg) < 0)
 			return kin_seterr(err, "out of memory");
@@ -304,7 +337,7 @@ parse_args(struct opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		if (c == KIN_OPT_CONFIG)
 			config = optarg;
-	if (config != NULL && kin_config_load(config, longopts, NULL,
+	if (config != NULL && kin_config_load(config, config_options(), NULL,
 	    config_apply, o, err) < 0) {
 		kin_warn(prog, "%s", err);
 		return KIN_EX_CONFIG;
@@ -391,13 +424,22 @@ random_seed(void)
 	return s & INT64_MAX;   /* so that --seed can repeat it */
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, hup;
+static int g_argc;
+static char **g_argv;
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	hup = 1;
 }
 
 static void
@@ -410,6 +452,8 @@ signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	/* A closed pipe shows as EPIPE from write(2): a quiet end. */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -422,6 +466,96 @@ grow_pipe(int fd)
 
 	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
 		(void)fcntl(fd, F_SETPIPE_SZ, 1024 * 1024);
+}
+
+/* SIGHUP: the config file again, the command line over it.  What can
+ * change while generating: the log level (-v, -q) and, on the wall clock,
+ * --rate (the schedule goes on from the record due now).  Everything else
+ * shapes the records and needs a restart. */
+struct reload_ctx {
+	struct opts *o;
+	struct tg_plan *plan;
+};
+
+static void
+reload(void *ctx)
+{
+	struct reload_ctx *rc = ctx;
+	struct opts *o = rc->o, n;
+	char err[KIN_ERRLEN];
+	const char *config = NULL;
+	int c, changed = 0, bad = 0;
+
+	hup = 0;
+	opts_init(&n);
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(g_argc, g_argv, shortopts, longopts, NULL)) != -1)
+		if (c == KIN_OPT_CONFIG)
+			config = optarg;
+	if (config == NULL) {
+		kin_warn(prog, "SIGHUP: no --config file to read again");
+		goto out;
+	}
+	if (kin_config_load(config, config_options(), NULL, config_apply, &n,
+	    err) < 0) {
+		kin_warn(prog, "SIGHUP: config not reloaded: %s", err);
+		goto out;
+	}
+	optind = 0;
+	while ((c = getopt_long(g_argc, g_argv, shortopts, longopts, NULL)) != -1)
+		if (c != KIN_OPT_CONFIG && c != '?' && c != 'h' && c != 'V' &&
+		    apply_opt(&n, c, optarg, err) < 0)
+			bad = 1;
+	if (bad)
+		goto out;
+	if (n.cli.verbose != o->cli.verbose || n.cli.quiet != o->cli.quiet) {
+		kin_warn(prog, "config reloaded: log level %sverbose %d -> "
+		    "%sverbose %d", o->cli.quiet ? "quiet, " : "",
+		    o->cli.verbose, n.cli.quiet ? "quiet, " : "", n.cli.verbose);
+		o->cli.verbose = n.cli.verbose;
+		o->cli.quiet = n.cli.quiet;
+		rc->plan->verbose = n.cli.verbose;
+		changed = 1;
+	}
+	if (n.rate != o->rate) {
+		double to = n.rate > 0 ? n.rate : DEFAULT_RATE;
+
+		if (rc->plan->simulated) {
+			kin_warn(prog, "config reloaded: --rate cannot change "
+			    "with --simulated (event times follow it): restart "
+			    "to apply it");
+		} else {
+			kin_warn(prog, "config reloaded: --rate %g -> %g",
+			    rc->plan->rate, to);
+			o->rate = n.rate;
+			rc->plan->rate = to;
+		}
+		changed = 1;
+	}
+	n.cli.verbose = o->cli.verbose;
+	n.cli.quiet = o->cli.quiet;
+	n.rate = o->rate;
+	if (n.count != o->count || n.duration_ms != o->duration_ms ||
+	    n.batch != o->batch || n.seed_set != o->seed_set ||
+	    n.seed != o->seed || n.keys != o->keys || n.model != o->model ||
+	    n.nfields != o->nfields || memcmp(n.fields, o->fields,
+	    sizeof n.fields) != 0 || n.utc != o->utc ||
+	    n.simulated != o->simulated || n.disorder_ms != o->disorder_ms ||
+	    n.late != o->late || n.late_by_ms != o->late_by_ms ||
+	    n.format != o->format || n.header != o->header ||
+	    !same(n.tickers, o->tickers) ||
+	    !same(n.tickers_file, o->tickers_file) || !same(n.tz, o->tz) ||
+	    !same(n.start, o->start)) {
+		kin_warn(prog, "config reloaded: options that shape the records "
+		    "changed; they apply at the next start");
+		changed = 1;
+	}
+	if (!changed && o->cli.verbose)
+		kin_warn(prog, "config reloaded: nothing changed");
+out:
+	opterr = 1;
+	opts_release(&n);
 }
 
 static int
@@ -497,6 +631,11 @@ run(struct opts *o)
 		tg_evtime_release(&et);
 		return KIN_EX_SOFTWARE;
 	}
+	struct reload_ctx rctx = { o, &plan };
+
+	plan.hup = &hup;
+	plan.reload = reload;
+	plan.reload_ctx = &rctx;
 	signals();
 	if (plan.simulated)
 		grow_pipe(STDOUT_FILENO);
@@ -522,6 +661,8 @@ main(int argc, char **argv)
 	int st;
 
 	opts_init(&o);
+	g_argc = argc;
+	g_argv = argv;
 	if ((st = parse_args(&o, argc, argv)) < 0 && (st = validate(&o)) < 0)
 		st = run(&o);
 	opts_release(&o);

@@ -93,6 +93,8 @@ run_simulated(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 	int rc;
 
 	while ((p->limit == 0 || i < p->limit) && !*stop) {
+		if (p->hup != NULL && *p->hup)
+			p->reload(p->reload_ctx);
 		if (in_tick == 0)
 			t = p->start_us + tg_plan_tick_us(p, k);
 		if (add_record(g, o, t, err) < 0)
@@ -127,6 +129,15 @@ run_paced(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 	for (;;) {
 		if (*stop)
 			break;
+		if (p->hup != NULL && *p->hup) {
+			double rate = p->rate;
+
+			p->reload(p->reload_ctx);
+			/* a new rate: the schedule goes on from record i */
+			if (p->rate != rate)
+				t0 = kin_now_mono_us() -
+				    tg_plan_tick_us(p, i / p->batch);
+		}
 		now = kin_now_mono_us();
 		due = ticks_due(p, now - t0) * p->batch;
 		if (p->limit != 0 && due > p->limit)
@@ -158,8 +169,9 @@ run_paced(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 		now = t0 + tg_plan_tick_us(p, i / p->batch);
 		ts.tv_sec = (time_t)(now / 1000000);
 		ts.tv_nsec = (long)(now % 1000000) * 1000;
-		while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
-		    &ts, NULL) == EINTR)
+		while (!*stop && (p->hup == NULL || !*p->hup) &&
+		    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+		    NULL) == EINTR)
 			;
 	}
 	return RUN_OK;

@@ -21,6 +21,11 @@ struct tg_plan {
 	int64_t start_us;   /* UTC */
 	int header;         /* CSV header line first */
 	int verbose;        /* progress on stderr */
+	/* SIGHUP: when *hup is set, reload(reload_ctx) reads the config
+	 * again and may change rate and verbose (and clears *hup). */
+	const volatile sig_atomic_t *hup;
+	void (*reload)(void *ctx);
+	void *reload_ctx;
 };
 
 /* Offset of tick k from the start, microseconds. */

@@ -31,7 +31,7 @@ struct reader {
 	int64_t until_ms;      /* --until, or -1 */
 	pthread_t main_thread; /* woken with SIGUSR1 on any news */
 	struct kin_metrics *met;   /* NULL, or counters (indexes below) */
-	int mi_calls, mi_throttles, mi_retries, mi_expired;
+	int mi_in, mi_calls, mi_throttles, mi_retries, mi_expired;
 	struct worker **w_v;
 	size_t nworkers;
 	pthread_mutex_t lock;  /* the fields below */

@@ -18,6 +18,8 @@ stats_init(struct stats *s, const struct opts *o, struct reader *r,
 		return -1;
 	if ((o->cli.stream != NULL &&
 	    kin_metrics_set_stream(m, o->cli.stream, err) < 0) ||
+	    (r->mi_in = kin_metrics_counter(m, "records_in", KIN_UNIT_COUNT,
+	    err)) < 0 ||
 	    (s->records = kin_metrics_counter(m, "records_out",
 	    KIN_UNIT_COUNT, err)) < 0 ||
 	    (s->bytes = kin_metrics_counter(m, "bytes_out", KIN_UNIT_BYTES,

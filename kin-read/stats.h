@@ -1,6 +1,6 @@
 /* stats.h — kin-read's --metrics: one CloudWatch Embedded Metric Format
- * line every --metrics-interval (common/metrics.h).  Counters: records_out,
- * bytes_out, get_records, retries, throttles, expired_iterators, barriers;
+ * line every --metrics-interval (common/metrics.h).  Counters: records_in
+ * (user records taken from GetRecords pages), records_out, bytes_out, get_records, retries, throttles, expired_iterators, barriers;
  * gauges: millis_behind_latest (the most any shard read here is behind),
  * shards_reading.  Workers count their calls straight into the metrics;
  * records and bytes come from the writer's totals at each line.

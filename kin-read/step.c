@@ -330,6 +330,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 			s->skip = 0;
 	}
 
+	count(r, r->mi_in, (long long)nb);
 	pthread_mutex_lock(&r->t->lock);
 	int leaving = r->t->stop;
 	pthread_mutex_unlock(&r->t->lock);

@@ -13,11 +13,13 @@
 
 #include "batch.h"
 #include "cli.h"
+#include "commit.h"
 #include "deadletter.h"
 #include "err.h"
 #include "input.h"
 #include "kinesis.h"
 #include "parse.h"
+#include "stats.h"
 
 enum {
 	OPT_KEEP_NEWLINE = KIN_OPT_FIRST_PROG,
@@ -34,6 +36,9 @@ enum {
 	OPT_MAX_BUFFERED,
 	OPT_REQUEST_TIMEOUT,
 	OPT_BATCH_RECORDS,
+	OPT_CHECKPOINT,
+	OPT_METRICS,
+	OPT_METRICS_INTERVAL,
 	OPT_IGNORED,
 };
 
@@ -42,6 +47,8 @@ struct opts {
 	struct input_opts in;
 	struct writer_opts w;
 	char *key, *key_field, *hash_field, *dead_letter;
+	char *checkpoint, *metrics;
+	int64_t metrics_ms;
 	double rate_pct;
 	uint64_t max_buffered;
 	int64_t request_timeout_ms;
@@ -69,6 +76,9 @@ static const struct option longopts[] = {
 	{ "dead-letter",        required_argument, NULL, OPT_DEAD_LETTER },
 	{ "max-buffered",       required_argument, NULL, OPT_MAX_BUFFERED },
 	{ "request-timeout",    required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "checkpoint",         required_argument, NULL, OPT_CHECKPOINT },
+	{ "metrics",            required_argument, NULL, OPT_METRICS },
+	{ "metrics-interval",   required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ NULL, 0, NULL, 0 }
 };
 #define SHORTOPTS KIN_CLI_SHORTOPTS "J0D:k:K:"
@@ -92,6 +102,8 @@ static void usage(FILE *f)
 "                 [--max-in-flight n] [--batch-records n] [--rate-limit percent]\n"
 "                 [--record-ttl duration] [--ordered] [--dead-letter file]\n"
 "                 [--max-buffered size] [--request-timeout duration]\n"
+"                 [--checkpoint file] [--metrics file]\n"
+"                 [--metrics-interval duration]\n"
 "                 [--region region] [--endpoint-url url] [--profile name]\n"
 "                 [--config file] [file ...]\n"
 "       kin-write -h | -V\n");
@@ -241,6 +253,18 @@ static int apply(void *ctx, int opt, const char *arg, char *err)
 			    "100ms", arg);
 		o->request_timeout_ms = ms;
 		return 0;
+	case OPT_CHECKPOINT:
+		return set_str(&o->checkpoint, arg, err);
+	case OPT_METRICS:
+		return set_str(&o->metrics, arg, err);
+	case OPT_METRICS_INTERVAL:
+		if (kin_parse_duration_ms(arg, &ms, err) < 0)
+			return -1;
+		if (ms < 1)
+			return kin_seterr(err, "metrics interval %s is under "
+			    "1ms", arg);
+		o->metrics_ms = ms;
+		return 0;
 	case OPT_IGNORED:
 		return 0;
 	}
@@ -261,6 +285,7 @@ static void opts_init(struct opts *o)
 	o->rate_pct = 100;
 	o->max_buffered = (uint64_t)64 << 20;
 	o->request_timeout_ms = 30000;
+	o->metrics_ms = 60000;
 }
 
 static void opts_release(struct opts *o)
@@ -270,6 +295,58 @@ static void opts_release(struct opts *o)
 	free(o->key_field);
 	free(o->hash_field);
 	free(o->dead_letter);
+	free(o->checkpoint);
+	free(o->metrics);
+}
+
+/* The config file's keys: the long options, and the reader's input stream
+ * (one properties file serves the whole pipeline), ignored. */
+static const struct option *config_options(void)
+{
+	static struct option cfopts[sizeof(longopts) / sizeof(longopts[0]) + 1];
+	size_t k = sizeof(longopts) / sizeof(longopts[0]) - 1;
+
+	if (cfopts[0].name == NULL) {
+		memcpy(cfopts, longopts, sizeof(longopts));
+		cfopts[k].name = "inputStreamName";
+		cfopts[k].has_arg = required_argument;
+		cfopts[k].flag = NULL;
+		cfopts[k].val = OPT_IGNORED;
+		memset(&cfopts[k + 1], 0, sizeof(cfopts[k + 1]));
+	}
+	return cfopts;
+}
+
+/* SIGHUP: the config file again, then the command line over it, into n
+ * (the caller releases it).  0, or -1 with err. */
+static int reparse(int argc, char **argv, struct opts *n, char *err)
+{
+	int c, i;
+
+	opts_init(n);
+	for (i = 1; i < argc; i++) {
+		const char *cf = NULL;
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			cf = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			cf = argv[i] + 9;
+		if (cf && kin_config_load(cf, config_options(), aliases, apply,
+		    n, err) < 0)
+			return -1;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1)
+		if (c != '?' && c != 'h' && c != 'V' && c != KIN_OPT_CONFIG &&
+		    apply(n, c, optarg, err) < 0)
+			return -1;
+	opterr = 1;
+	if ((n->keymodes & 1) + !!(n->keymodes & 2) + !!(n->keymodes & 4) > 1)
+		return kin_seterr(err, "-k, -K and --random-key exclude each "
+		    "other");
+	return 0;
 }
 
 /* Options: the config file first (found in a first pass), then the
@@ -289,18 +366,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			cf = argv[i] + 9;
 		if (cf) {
-			/* the config table knows the reader's input stream */
-			static struct option cfopts[sizeof(longopts) /
-			    sizeof(longopts[0]) + 1];
-			size_t k = sizeof(longopts) / sizeof(longopts[0]) - 1;
-			memcpy(cfopts, longopts, sizeof(longopts));
-			cfopts[k].name = "inputStreamName";
-			cfopts[k].has_arg = required_argument;
-			cfopts[k].flag = NULL;
-			cfopts[k].val = OPT_IGNORED;
-			memset(&cfopts[k + 1], 0, sizeof(cfopts[k + 1]));
-			if (kin_config_load(cf, cfopts, aliases, apply, o,
-			    err) < 0) {
+			if (kin_config_load(cf, config_options(), aliases,
+			    apply, o, err) < 0) {
 				kin_warn(KW_PROG, "%s", err);
 				return KIN_EX_CONFIG;
 			}
@@ -365,7 +432,7 @@ static int validate(struct opts *o)
 /* ---- signals: a self-pipe, so the event loop sees them ---- */
 
 static int sigpipe_fd[2] = { -1, -1 };
-static volatile sig_atomic_t got_stop;
+static volatile sig_atomic_t got_stop, got_hup;
 
 static void on_signal(int sig)
 {
@@ -373,6 +440,17 @@ static void on_signal(int sig)
 	char c = (char)sig;
 
 	got_stop++;
+	if (sigpipe_fd[1] >= 0)
+		(void)!write(sigpipe_fd[1], &c, 1);
+	errno = e;
+}
+
+static void on_hup(int sig)
+{
+	int e = errno;
+	char c = (char)sig;
+
+	got_hup++;
 	if (sigpipe_fd[1] >= 0)
 		(void)!write(sigpipe_fd[1], &c, 1);
 	errno = e;
@@ -395,9 +473,10 @@ static int setup_signals(char *err)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	return 0;
 }
 
@@ -408,19 +487,29 @@ struct run {
 	struct writer w;
 	struct input in;
 	struct deadletter dl;
+	struct commit cm;
+	struct stats st;
 	int in_done;
+	int in_eof;               /* the input ended (not a signal) */
 	uint64_t barriers;
+	int argc;                 /* for SIGHUP */
+	char **argv;
+	int agg_pending;          /* SIGHUP: --aggregate to set, or -1 */
 };
 
+/* Every record before the barrier is acknowledged or dead-lettered: its
+ * positions are committed (with --checkpoint). */
 static void on_barrier(void *ctx, const char *line, size_t len)
 {
 	struct run *r = ctx;
 
 	r->barriers++;
-	/* The pipeline issue commits the barrier's positions here. */
 	if (r->o->cli.verbose >= 2)
 		kin_warn(KW_PROG, "barrier acknowledged: %.*s",
 		    (int)(len > 200 ? 200 : len - 1), line + 1);
+	if (commit_barrier(&r->cm, line, len) < 0)
+		return;   /* run_loop sees r->cm.fatal */
+	stats_barrier(&r->st);
 }
 
 static void progress(struct run *r, int64_t now, int64_t *last,
@@ -439,6 +528,144 @@ static void progress(struct run *r, int64_t now, int64_t *last,
 	*last_acked = w->acked;
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static const char *keydesc(const struct opts *o, char *buf, size_t n)
+{
+	if (o->key)
+		snprintf(buf, n, "-k '%s'", o->key);
+	else if (o->key_field)
+		snprintf(buf, n, "-K '%s'", o->key_field);
+	else
+		snprintf(buf, n, "random");
+	return buf;
+}
+
+/* Swap in a new string option (NULL allowed). */
+static void take_str(char **dst, char **src)
+{
+	free(*dst);
+	*dst = *src;
+	*src = NULL;
+}
+
+/* Aggregation changes where no aggregate is open: right after a barrier
+ * (which closes them all), or when nothing is pending at all. */
+static void apply_aggregate(struct run *r)
+{
+	if (r->agg_pending < 0)
+		return;
+	r->w.o.aggregate = r->agg_pending;
+	r->o->w.aggregate = r->agg_pending;
+	kin_warn(KW_PROG, "config reloaded: aggregation is now %s",
+	    r->agg_pending ? "on" : "off");
+	r->agg_pending = -1;
+}
+
+/* SIGHUP: read the config again; apply the log level, the partition key
+ * (-k, -K, --random-key), aggregation, --linger and --metrics-interval;
+ * log each change, and name what needs a restart: the stream (records in
+ * flight and the checkpoint belong to it), the region, endpoint, files,
+ * limits. */
+static void reload(struct run *r)
+{
+	struct opts *o = r->o, n;
+	char err[KIN_ERRLEN];
+	int changed = 0;
+
+	if (o->cli.config == NULL) {
+		kin_warn(KW_PROG, "SIGHUP: no --config file to read again");
+		return;
+	}
+	if (reparse(r->argc, r->argv, &n, err) < 0) {
+		kin_warn(KW_PROG, "SIGHUP: config not reloaded: %s", err);
+		opts_release(&n);
+		return;
+	}
+	if (n.cli.verbose != o->cli.verbose || n.cli.quiet != o->cli.quiet) {
+		kin_warn(KW_PROG, "config reloaded: log level %sverbose %d -> "
+		    "%sverbose %d", o->cli.quiet ? "quiet, " : "",
+		    o->cli.verbose, n.cli.quiet ? "quiet, " : "", n.cli.verbose);
+		o->cli.verbose = n.cli.verbose;
+		o->cli.quiet = n.cli.quiet;
+		r->w.o.verbose = n.cli.verbose;
+		changed = 1;
+	}
+	if (n.keymodes != o->keymodes || !same_str(n.key, o->key) ||
+	    !same_str(n.key_field, o->key_field)) {
+		char was[300], now[300];
+
+		kin_warn(KW_PROG, "config reloaded: partition key %s -> %s",
+		    keydesc(o, was, sizeof(was)), keydesc(&n, now, sizeof(now)));
+		take_str(&o->key, &n.key);
+		take_str(&o->key_field, &n.key_field);
+		o->keymodes = n.keymodes;
+		o->in.key = o->key;
+		o->in.key_field = o->key_field;
+		o->in.random_key = n.in.random_key;
+		changed = 1;
+	}
+	if (n.w.aggregate != o->w.aggregate) {
+		r->agg_pending = n.w.aggregate;
+		if (writer_idle(&r->w))
+			apply_aggregate(r);
+		else
+			kin_warn(KW_PROG, "config reloaded: aggregation turns "
+			    "%s at the next barrier or when nothing is pending",
+			    n.w.aggregate ? "on" : "off");
+		changed = 1;
+	}
+	if (n.w.linger_us != o->w.linger_us) {
+		kin_warn(KW_PROG, "config reloaded: --linger %lldms -> %lldms",
+		    (long long)(o->w.linger_us / 1000),
+		    (long long)(n.w.linger_us / 1000));
+		o->w.linger_us = r->w.o.linger_us = n.w.linger_us;
+		changed = 1;
+	}
+	if (n.metrics_ms != o->metrics_ms) {
+		kin_warn(KW_PROG, "config reloaded: --metrics-interval %lldms "
+		    "-> %lldms", (long long)o->metrics_ms,
+		    (long long)n.metrics_ms);
+		o->metrics_ms = n.metrics_ms;
+		stats_set_interval(&r->st, n.metrics_ms);
+		changed = 1;
+	}
+	if (!same_str(n.cli.stream, o->cli.stream)) {
+		kin_warn(KW_PROG, "config reloaded: the stream cannot change "
+		    "while kin-write runs (records in flight and the "
+		    "checkpoint belong to '%s'): restart to apply it",
+		    o->cli.stream);
+		changed = 1;
+	}
+	if (!same_str(n.cli.region, o->cli.region) ||
+	    !same_str(n.cli.endpoint, o->cli.endpoint) ||
+	    !same_str(n.cli.profile, o->cli.profile) ||
+	    !same_str(n.checkpoint, o->checkpoint) ||
+	    !same_str(n.metrics, o->metrics) ||
+	    !same_str(n.dead_letter, o->dead_letter) ||
+	    !same_str(n.hash_field, o->hash_field) ||
+	    n.in.envelope != o->in.envelope || n.in.delim != o->in.delim ||
+	    n.in.keep_newline != o->in.keep_newline ||
+	    n.in.ttl_us != o->in.ttl_us || n.rate_pct != o->rate_pct ||
+	    n.w.agg_max != o->w.agg_max ||
+	    n.w.max_in_flight != o->w.max_in_flight ||
+	    n.w.ordered != o->w.ordered ||
+	    n.w.max_records != o->w.max_records ||
+	    n.max_buffered != o->max_buffered ||
+	    n.request_timeout_ms != o->request_timeout_ms) {
+		kin_warn(KW_PROG, "config reloaded: options other than the log "
+		    "level, partition key, aggregation, --linger and "
+		    "--metrics-interval changed; they apply at the next start");
+		changed = 1;
+	}
+	if (!changed && o->cli.verbose)
+		kin_warn(KW_PROG, "config reloaded: nothing changed");
+	opts_release(&n);
+}
+
 /* Read what input there is (a bounded amount, so replies are served). */
 static int read_input(struct run *r, int *poll_fd)
 {
@@ -454,6 +681,15 @@ static int read_input(struct run *r, int *poll_fd)
 			return 0;
 		switch (input_next(&r->in, &it, err)) {
 		case IN_REC:
+			if (r->cm.mode && !r->in.lines.had_delim) {
+				/* a last line cut short: upstream died while
+				 * writing it, and a restart brings it again */
+				kin_warn(KW_PROG, "line %lld has no newline at the "
+				    "end of the input: upstream stopped in the "
+				    "middle of it; not put", it.lineno);
+				urec_free(it.u);
+				break;
+			}
 			writer_add(&r->w, it.u);
 			break;
 		case IN_BAD: {
@@ -476,8 +712,12 @@ static int read_input(struct run *r, int *poll_fd)
 			break;
 		}
 		case IN_CONTROL:
-			if (strcmp(it.ctype, "barrier") == 0)
+			if (commit_control(&r->cm, it.data, it.len) < 0)
+				return 0;     /* run_loop stops */
+			if (strcmp(it.ctype, "barrier") == 0) {
 				writer_barrier(&r->w, it.data, it.len);
+				apply_aggregate(r);   /* none is open now */
+			}
 			else if (r->o->cli.verbose >= 2)
 				kin_warn(KW_PROG, "control line %lld (%s) is "
 				    "not data: not put", it.lineno,
@@ -488,6 +728,7 @@ static int read_input(struct run *r, int *poll_fd)
 			return 0;
 		case IN_EOF:
 			r->in_done = 1;
+			r->in_eof = 1;
 			writer_flush_all(&r->w);
 			return 0;
 		case IN_ERR:
@@ -521,10 +762,12 @@ static int run_loop(struct run *r)
 			else if (rc > 1 && !status)
 				status = rc;
 		}
-		if (w->fatal && !r->in_done) {
+		if ((w->fatal || r->cm.fatal) && !r->in_done) {
 			r->in_done = 1;
 			writer_flush_all(w);
 		}
+		if (r->agg_pending >= 0 && writer_idle(w))
+			apply_aggregate(r);
 		writer_pump(w);
 		if (r->in_done && writer_idle(w))
 			break;
@@ -542,6 +785,13 @@ static int run_loop(struct run *r)
 		fds[nfds].events = CURL_WAIT_POLLIN;
 		fds[nfds++].revents = 0;
 		writer_wait(w, fds, nfds, more ? 0 : 1000);
+		if (got_hup) {
+			char buf[16];
+			while (read(sigpipe_fd[0], buf, sizeof(buf)) > 0)
+				;
+			got_hup = 0;
+			reload(r);
+		}
 		if (got_stop > stops) {
 			char buf[16];
 			while (read(sigpipe_fd[0], buf, sizeof(buf)) > 0)
@@ -564,6 +814,7 @@ static int run_loop(struct run *r)
 		now = kin_now_mono_us();
 		if (r->o->cli.verbose && now - last_prog >= 1000000)
 			progress(r, now, &last_prog, &last_acked);
+		stats_tick(&r->st, w, 0);
 	}
 	return status;
 }
@@ -585,6 +836,10 @@ int main(int argc, char **argv)
 	}
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
+	r.argc = argc;
+	r.argv = argv;
+	r.agg_pending = -1;
+	commit_init(&r.cm, o.checkpoint);
 	if (kin_client_init(&client, &o.cli, err) < 0) {
 		kin_warn(KW_PROG, "%s", err);
 		opts_release(&o);
@@ -608,6 +863,11 @@ int main(int argc, char **argv)
 	}
 	r.w.on_barrier = on_barrier;
 	r.w.barrier_ctx = &r;
+	if (stats_init(&r.st, o.metrics, o.metrics_ms, o.cli.stream, err) < 0) {
+		kin_warn(KW_PROG, "%s", err);
+		status = KIN_EX_CONFIG;
+		goto out_writer;
+	}
 	r.w.snd.timeout_ms = (long)o.request_timeout_ms;
 	r.w.max_buffered = (size_t)o.max_buffered;
 	memset(&ae, 0, sizeof(ae));
@@ -633,7 +893,25 @@ int main(int argc, char **argv)
 	if (r.w.fatal) {
 		kin_warn(KW_PROG, "%s", r.w.fatal_msg);
 		status = r.w.fatal;
+	} else if (r.cm.fatal) {
+		kin_warn(KW_PROG, "%s", r.cm.why);
+		status = r.cm.fatal;
+	} else if (r.cm.mode && r.in_eof && !r.cm.ended) {
+		/* DESIGN.md 4: upstream died; nothing past its last barrier
+		 * is committed, and a restart resumes from there */
+		if (!o.cli.quiet && r.cm.last >= 0)
+			kin_warn(KW_PROG, "input ended without an 'end' control "
+			    "line: upstream stopped early; checkpoint left at "
+			    "barrier %lld", (long long)r.cm.last);
+		else if (!o.cli.quiet)
+			kin_warn(KW_PROG, "input ended without an 'end' control "
+			    "line: upstream stopped early; %s", o.checkpoint ?
+			    "checkpoint left as it was" :
+			    "what was read is sent");
+		if (!status)
+			status = KIN_EX_TEMPFAIL;
 	}
+	stats_tick(&r.st, &r.w, 1);
 	if (o.cli.verbose)
 		kin_warn(KW_PROG, "in %llu, acked %llu, dead-lettered %llu",
 		    (unsigned long long)r.w.in, (unsigned long long)r.w.acked,
@@ -641,7 +919,9 @@ int main(int argc, char **argv)
 	if (!status && r.w.dead)
 		status = KIN_EX_DEADLETTER;
 out_writer:
+	stats_release(&r.st);
 	writer_release(&r.w);
+	commit_release(&r.cm);
 out_dl:
 	if (dl_close(&r.dl, err) < 0) {
 		kin_warn(KW_PROG, "%s", err);

@@ -3,7 +3,8 @@
  * thread, shards.c the shard table and who owns which shard, poll.c the
  * worker pool, step.c one GetRecords call on one shard, page.c parsing its
  * answer, deagg.c KPL records, out.c output lines and the one writer,
- * list.c -L; the checkpoint file is common/ckpt.c. */
+ * list.c -L; lease_owner.c --lease-table (lease_list.c its -L), efo_src.c
+ * --efo; the checkpoint file is common/ckpt.c. */
 #ifndef KIN_READ_H
 #define KIN_READ_H
 
@@ -48,6 +49,11 @@ struct opts {
 	int64_t barrier_ms;        /* --barrier-interval, 0 if none */
 	char *metrics;             /* --metrics FILE or "-" */
 	int64_t metrics_ms;        /* --metrics-interval */
+	char *lease_table;         /* --lease-table: shards shared by leases */
+	char *worker_id;           /* --worker-id, NULL for host:pid:random */
+	int64_t failover_ms;       /* --failover-time */
+	char *efo;                 /* --efo: enhanced fan-out consumer name */
+	int efo_deregister;        /* --efo-deregister */
 	/* SIGHUP (reload.c): main.c's parser again — the config file, then
 	 * the command line over it — into fresh, which the caller releases
 	 * with release.  0, or -1 with err. */

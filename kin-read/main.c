@@ -25,6 +25,11 @@ enum {
 	OPT_BARRIER_INTERVAL,
 	OPT_METRICS,
 	OPT_METRICS_INTERVAL,
+	OPT_LEASE_TABLE,
+	OPT_WORKER_ID,
+	OPT_FAILOVER_TIME,
+	OPT_EFO,
+	OPT_EFO_DEREGISTER,
 	OPT_IGNORED,
 };
 
@@ -50,6 +55,11 @@ static const struct option longopts[] = {
 	  OPT_BARRIER_INTERVAL },
 	{ "metrics",             required_argument, NULL, OPT_METRICS },
 	{ "metrics-interval",    required_argument, NULL, OPT_METRICS_INTERVAL },
+	{ "lease-table",         required_argument, NULL, OPT_LEASE_TABLE },
+	{ "worker-id",           required_argument, NULL, OPT_WORKER_ID },
+	{ "failover-time",       required_argument, NULL, OPT_FAILOVER_TIME },
+	{ "efo",                 required_argument, NULL, OPT_EFO },
+	{ "efo-deregister",      no_argument,       NULL, OPT_EFO_DEREGISTER },
 	KIN_CLI_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -92,16 +102,18 @@ usage(FILE *f)
 	    "-s stream\n"
 	    "                [--barrier-interval duration] [--checkpoint file]\n"
 	    "                [--checkpoint-interval duration] [--config file]\n"
-	    "                [--discovery-interval duration] "
-	    "[--endpoint-url url]\n"
-	    "                [--idle-wait duration] [--limit n] "
+	    "                [--discovery-interval duration] [--efo name]\n"
+	    "                [--efo-deregister] [--endpoint-url url]\n"
+	    "                [--failover-time duration] [--idle-wait duration]\n"
+	    "                [--lease-table name] [--limit n] "
 	    "[--metrics file]\n"
 	    "                [--metrics-interval duration] [--profile name]\n"
 	    "                [--region region] [--shard id] [--shard-index i/n]\n"
-	    "                [--threads n] [--until time]\n"
+	    "                [--threads n] [--until time] [--worker-id id]\n"
 	    "       kin-read -L [-Jqv] [-s stream] [--config file] "
 	    "[--endpoint-url url]\n"
-	    "                [--profile name] [--region region]\n"
+	    "                [--lease-table name] [--profile name] "
+	    "[--region region]\n"
 	    "       kin-read -h | -V\n", f);
 }
 
@@ -120,6 +132,7 @@ opts_init(struct opts *o)
 	o->idle_ms = 200;   /* FlinkKinesisConsumer's default poll interval */
 	o->threads = 16;
 	o->metrics_ms = 60000;
+	o->failover_ms = 10000;   /* the KCL's default */
 }
 
 static void
@@ -131,6 +144,9 @@ opts_release(struct opts *o)
 	free(o->shards);
 	free(o->format);
 	free(o->checkpoint);
+	free(o->lease_table);
+	free(o->worker_id);
+	free(o->efo);
 	kin_cli_release(&o->cli);
 }
 
@@ -213,6 +229,27 @@ parse_index(struct opts *o, const char *s, char *err)
 		    "with 0 <= I < N", s);
 	o->index_i = (long)i;
 	o->index_n = (long)n;
+	return 0;
+}
+
+/* A name for --lease-table (a DynamoDB table), --worker-id or --efo (a
+ * stream consumer): min..max bytes, no control characters. */
+static int
+set_name(char **dst, const char *opt, const char *arg, size_t min,
+    size_t max, char *err)
+{
+	size_t n = strlen(arg);
+
+	if (n < min || n > max)
+		return kin_seterr(err, "bad --%s '%s': %zu to %zu characters",
+		    opt, arg, min, max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f)
+			return kin_seterr(err, "bad --%s: a control character",
+			    opt);
+	free(*dst);
+	if ((*dst = strdup(arg)) == NULL)
+		return kin_seterr(err, "out of memory");
 	return 0;
 }
 
@@ -299,6 +336,18 @@ apply(void *ctx, int val, const char *arg, char *err)
 	case OPT_METRICS_INTERVAL:
 		return parse_duration("metrics-interval", arg, 1,
 		    &o->metrics_ms, err);
+	case OPT_LEASE_TABLE:
+		return set_name(&o->lease_table, "lease-table", arg, 3, 255, err);
+	case OPT_WORKER_ID:
+		return set_name(&o->worker_id, "worker-id", arg, 1, 128, err);
+	case OPT_FAILOVER_TIME:
+		return parse_duration("failover-time", arg, 1000,
+		    &o->failover_ms, err);
+	case OPT_EFO:
+		return set_name(&o->efo, "efo", arg, 1, 128, err);
+	case OPT_EFO_DEREGISTER:
+		o->efo_deregister = 1;
+		return 0;
 	case OPT_IGNORED:
 		return 0;
 	default:
@@ -365,6 +414,23 @@ parse_args(struct opts *o, int argc, char **argv)
 	if (!o->list && o->cli.stream == NULL) {
 		kin_warn(PROG, "no stream: use -s/--stream");
 		usage(stderr);
+		return KIN_EX_USAGE;
+	}
+	if (o->lease_table != NULL && (o->nshards > 0 || o->index_n > 0 ||
+	    o->checkpoint != NULL)) {
+		kin_warn(PROG, "--lease-table decides the shards and keeps the "
+		    "checkpoints: no --shard, --shard-index or --checkpoint "
+		    "with it");
+		return KIN_EX_USAGE;
+	}
+	if (o->lease_table == NULL && (o->worker_id != NULL ||
+	    o->failover_ms != 10000)) {
+		kin_warn(PROG, "--worker-id and --failover-time need "
+		    "--lease-table");
+		return KIN_EX_USAGE;
+	}
+	if (o->efo_deregister && o->efo == NULL) {
+		kin_warn(PROG, "--efo-deregister needs --efo");
 		return KIN_EX_USAGE;
 	}
 	if (o->nshards > 0 && o->index_n > 0) {

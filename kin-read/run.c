@@ -14,8 +14,10 @@
 
 #include "barrier.h"
 #include "ckpt.h"
+#include "efo_src.h"
 #include "err.h"
 #include "kinesis.h"
+#include "lease_owner.h"
 #include "list.h"
 #include "out.h"
 #include "poll.h"
@@ -58,6 +60,8 @@ struct run {
 	struct stats st;
 	struct barriers bar;       /* barrier mode: o->barrier_ms > 0 */
 	int ck_lock;               /* the checkpoint's lock when we write it */
+	struct lease_owner lo;     /* --lease-table */
+	struct efo_src efo;        /* --efo */
 };
 
 static int
@@ -233,7 +237,7 @@ run(struct opts *o)
 	struct kin_awserr ae;
 	char err[KIN_ERRLEN];
 	sigset_t set;
-	int status = KIN_EX_OK, normal_end = 0, interrupted = 0;
+	int status = KIN_EX_OK, normal_end = 0, interrupted = 0, st2;
 
 	memset(&rn, 0, sizeof rn);
 	rn.o = o;
@@ -256,7 +260,8 @@ run(struct opts *o)
 	}
 	kin_client_set_trace(&client, o->cli.verbose, trace, NULL);
 	if (o->list) {
-		status = list_main(o, &client);
+		status = o->lease_table ? lease_list(o, &client) :
+		    list_main(o, &client);
 		kin_client_release(&client);
 		return status;
 	}
@@ -298,11 +303,20 @@ run(struct opts *o)
 	rn.so.i = o->index_i;
 	rn.so.n = o->index_n;
 	static_owner_init(&rn.owner, &rn.so);
+	if (o->lease_table != NULL) {
+		if (lease_owner_init(&rn.lo, o, &client, &status, err) < 0) {
+			kin_warn(PROG, "%s", err);
+			goto out_ck;
+		}
+		lease_owner_bind(&rn.owner, &rn.lo);
+	}
 	if (table_init(&rn.t, &rn.owner) < 0) {
 		kin_warn(PROG, "cannot set up the shard table");
 		status = KIN_EX_SOFTWARE;
 		goto out_ck;
 	}
+	if (o->lease_table != NULL)
+		lease_owner_attach(&rn.lo, &rn.t);
 	writer_init(&rn.w, STDOUT_FILENO, o->count);
 	barriers_init(&rn.bar, o->checkpoint ? o->checkpoint : "",
 	    o->cli.stream, &rn.t, &rn.w, rn.have_ck ? rn.ck.barrier : -1);
@@ -332,6 +346,10 @@ run(struct opts *o)
 	if (o->exit_at_end)
 		rn.r.pin_ms = wall_now_ms();
 	rn.r.until_ms = o->until_ms;
+	if (o->efo != NULL && efo_src_init(&rn.efo, &rn.r, &status, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		goto out_reader;
+	}
 
 	if (discover(&rn, 1, &ae, err) < 0) {
 		kin_warn(PROG, "cannot list shards of stream '%s': %s",
@@ -374,6 +392,13 @@ run(struct opts *o)
 			    "no committed barrier: restore from nothing");
 	}
 
+	if ((o->lease_table != NULL && lease_owner_start(&rn.lo, err) < 0) ||
+	    (o->efo != NULL && efo_src_start(&rn.efo, err) < 0)) {
+		kin_warn(PROG, "%s", err);
+		status = KIN_EX_UNAVAILABLE;
+		goto out_reader;
+	}
+
 	int64_t now = mono_us();
 	int64_t next_disc = now + o->discovery_ms * 1000;
 	int64_t disc_retry = now;
@@ -393,6 +418,7 @@ run(struct opts *o)
 		 * children */
 		pthread_mutex_lock(&rn.t.lock);
 		int need = rn.t.need_discovery;
+		int pending = rn.t.owner_pending;  /* leases to come */
 		size_t active = 0;
 		for (size_t i = 0; i < rn.t.n; i++)
 			if (rn.t.v[i]->owned && rn.t.v[i]->state == SH_READY)
@@ -426,12 +452,13 @@ run(struct opts *o)
 			}
 			continue;
 		}
-		if (!need && ((finite && active == 0) ||
+		if (!need && !pending && ((finite && active == 0) ||
 		    explicit_all_done(&rn))) {
 			normal_end = 1;
 			break;
 		}
-		if (reader_grow(&rn.r, active ? active : 1, err) < 0) {
+		if (o->efo == NULL &&
+		    reader_grow(&rn.r, active ? active : 1, err) < 0) {
 			reader_fail(&rn.r, KIN_EX_SOFTWARE, "%s", err);
 			break;
 		}
@@ -484,6 +511,13 @@ run(struct opts *o)
 	reader_stop(&rn.r);
 	if (reader_join(&rn.r, 15000) < 0)
 		kin_warn(PROG, "a shard reader did not stop within 15s");
+	if (o->efo != NULL)
+		efo_src_stop(&rn.efo);
+	if (o->lease_table != NULL && lease_owner_stop(&rn.lo, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		if (status == KIN_EX_OK)
+			status = KIN_EX_UNAVAILABLE;
+	}
 	if (o->checkpoint != NULL && o->barrier_ms == 0 &&
 	    save_checkpoint(&rn, err) < 0) {
 		kin_warn(PROG, "%s", err);
@@ -508,6 +542,13 @@ out_reader:
 	stats_tick(&rn.st, &rn.w, &rn.t, 1);
 	stats_release(&rn.st);
 out_reader_nostats:
+	if (o->efo != NULL && efo_src_release(&rn.efo, &st2, err) < 0) {
+		kin_warn(PROG, "%s", err);
+		if (status == KIN_EX_OK)
+			status = st2;
+	}
+	if (o->lease_table != NULL)
+		lease_owner_halt(&rn.lo);
 	reader_release(&rn.r);
 out_table:
 	out_fmt_release(&rn.oc.fmt);
@@ -516,6 +557,8 @@ out_table:
 	if (rn.r.nworkers == 0)
 		table_release(&rn.t);
 out_ck:
+	if (o->lease_table != NULL)
+		lease_owner_release(&rn.lo);
 	barriers_release(&rn.bar);
 	kin_ckpt_unlock(rn.ck_lock);
 	kin_ckpt_release(&rn.ck);

@@ -234,9 +234,25 @@ advance(void *ctx, long put)
 	pthread_mutex_unlock(&a->r->t->lock);
 }
 
+/* The table's gate refused shard s's page: its lease is gone (or lapsed).
+ * Nothing of it went out; a later read starts from the last record
+ * written, if the shard is still, or again, this process's. */
+static int
+lease_refused(struct reader *r, struct shard *s)
+{
+	free(s->iter);
+	s->iter = NULL;
+	s->skip = 0;
+	pthread_mutex_lock(&r->t->lock);
+	s->due_us = mono_us() + MIN_CALL_GAP_US;
+	pthread_mutex_unlock(&r->t->lock);
+	vlog(r, 2, "shard '%s': lease not valid: records dropped", s->id);
+	return 1;
+}
+
 /* Print what the page holds (up to the pin), then update the shard. */
-static void
-take_page(struct worker *wk, struct shard *s, const struct page *rs)
+int
+shard_take_page(struct worker *wk, struct shard *s, const struct page *rs)
 {
 	struct reader *r = wk->r;
 	char err[KIN_ERRLEN];
@@ -261,7 +277,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 			reader_fail(r, KIN_EX_DATAERR, "shard '%s': sequence "
 			    "number '%.40s...' is longer than 128 digits",
 			    s->id, k->seq);
-			return;
+			return 0;
 		}
 		if (limit_ms >= 0 && k->arrival_ms > limit_ms) {
 			stopped = 1;
@@ -270,7 +286,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 		dr = deagg_parse(&wk->d, k->data, k->len);
 		if (dr == DEAGG_NOMEM) {
 			reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
-			return;
+			return 0;
 		}
 		if (dr == DEAGG_BAD &&
 		    !__atomic_load_n(&r->o->cli.quiet, __ATOMIC_RELAXED))
@@ -280,7 +296,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 		nsub = dr == DEAGG_OK ? (int)wk->d.n : 1;
 		if (batch_room(wk, nb + (size_t)nsub + 1) < 0) {
 			reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
-			return;
+			return 0;
 		}
 		o.shard = s->id;
 		o.seq = k->seq;
@@ -311,7 +327,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 				reader_fail(r, KIN_EX_SOFTWARE,
 				    "cannot format record '%s' of shard '%s': %s",
 				    k->seq, s->id, err);
-				return;
+				return 0;
 			}
 			if (rc < 0) {
 				unsafe = rc;
@@ -335,14 +351,18 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 	int leaving = r->t->stop;
 	pthread_mutex_unlock(&r->t->lock);
 	if (leaving)
-		return;  /* this page is read again after a restart */
+		return 0;  /* this page is read again after a restart */
 
 	long put = 0;
+	if (r->t->gate != NULL && nb == 0 && !r->t->gate(s))
+		return lease_refused(r, s);
 	if (nb > 0) {
 		struct advance ad = { r, s, wk };
 
-		put = writer_put_cb(r->w, wk->out.p, wk->ends, nb, advance,
-		    &ad);
+		put = writer_put_gated(r->w, wk->out.p, wk->ends, nb,
+		    r->t->gate, s, advance, &ad);
+		if (put == WRITER_REFUSED)
+			return lease_refused(r, s);
 		if (put < 0) {
 			if (r->w->err == EPIPE) {
 				pthread_mutex_lock(&r->lock);
@@ -355,7 +375,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 				    "cannot write to stdout: %s",
 				    strerror(r->w->err));
 			}
-			return;
+			return 0;
 		}
 	}
 
@@ -365,14 +385,14 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 		pthread_mutex_unlock(&r->lock);
 		reader_stop(r);
 		reader_kick(r);
-		return;
+		return 0;
 	}
 	if (unsafe) {
 		reader_fail(r, KIN_EX_DATAERR,
 		    "cannot print record '%s' (sub %ld) of shard '%s' as one "
 		    "line: %s; -J prints it safely", bad->seq, bad_sub, s->id,
 		    out_unsafe_why(unsafe));
-		return;
+		return 0;
 	}
 
 	int64_t now = mono_us();
@@ -403,7 +423,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 	} else if (s->iter == NULL) {
 		pthread_mutex_unlock(&r->t->lock);
 		reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
-		return;
+		return 0;
 	} else if (rs->n == 0 && rs->millis_behind <= 0) {
 		/* caught up with the tip */
 		if (r->pin_ms >= 0 ||
@@ -423,6 +443,7 @@ take_page(struct worker *wk, struct shard *s, const struct page *rs)
 	pthread_mutex_unlock(&r->t->lock);
 	if (news)
 		reader_kick(r);
+	return 0;
 }
 
 void
@@ -486,5 +507,5 @@ shard_step(struct worker *wk, struct shard *s)
 		return;
 	}
 	s->throttles = 0;
-	take_page(wk, s, &wk->pg);
+	shard_take_page(wk, s, &wk->pg);
 }

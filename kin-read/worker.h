@@ -39,5 +39,12 @@ struct worker {
 /* One step on shard s, which this worker holds (s->busy): an iterator if
  * it has none, one GetRecords call, the page printed, the shard updated. */
 void shard_step(struct worker *wk, struct shard *s);
+/* Print what page rs holds (up to the pin) and update shard s from it
+ * (position, end, children): the part of a step after the read, shared
+ * with efo_src.c.  0, or 1 when the table's gate refused the records (the
+ * lease is gone): nothing was printed and the shard's next read starts
+ * again from its last record printed. */
+int shard_take_page(struct worker *wk, struct shard *s,
+    const struct page *rs);
 
 #endif

@@ -198,3 +198,23 @@ no_consumers() { [ -z "$(consumers "$1")" ]; }
 	run -78 --separate-stderr kin-read -s nosuchstream --efo x -e
 	assert_stderr --partial 'ResourceNotFoundException'
 }
+
+# examples PATTERN: the lines of the literal blocks in the man page's
+# EXAMPLES that hold PATTERN (kin-read.bats runs the .Dl lines).
+examples() {
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$KIN_ROOT/man/kin-read.1" |
+		awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on' |
+		sed 's/\\e/\\/g' | grep -e "$1"
+}
+
+@test "the man page's --efo EXAMPLE runs" {
+	local ex
+	create trades 1
+	put_range trades 0 50
+	ex=$(examples --efo)
+	[ "$(printf '%s\n' "$ex" | wc -l)" -eq 1 ]
+	cd "$T"
+	run -0 --separate-stderr timeout 60 bash -c "$ex" </dev/null
+	[ "${#lines[@]}" -eq 50 ]
+	wait_for no_consumers trades
+}

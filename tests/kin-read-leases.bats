@@ -305,3 +305,44 @@ exclusive() {
 	run -64 --separate-stderr kin-read -s "$STREAM" --lease-table ab
 	assert_stderr --partial "bad --lease-table 'ab'"
 }
+
+# examples PATTERN: the lines of the literal blocks in the man page's
+# EXAMPLES that hold PATTERN (kin-read.bats runs the .Dl lines; these need
+# DynamoDB or enhanced fan-out).
+examples() {
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$KIN_ROOT/man/kin-read.1" |
+		awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on' |
+		sed 's/\\e/\\/g' | grep -e "$1"
+}
+
+@test "the man page's --lease-table EXAMPLES run" {
+	local ex n=0
+	STREAM=trades
+	kinctl create trades 2 >/dev/null
+	put 0 100
+	cd "$T"
+	examples --lease-table >lines.txt
+	[ "$(wc -l <lines.txt)" -eq 2 ]
+	while IFS= read -r ex; do
+		run -0 timeout 60 bash -c "$ex" </dev/null
+		n=$((n + 1))
+	done <lines.txt
+	[ "$n" -eq 2 ]
+	[ "$(wc -l <part1.ndjson)" -eq 100 ]
+	# the last example listed the two leases, free, at sequence numbers
+	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 1 --regexp '^shardId-000000000001  owner -  counter [0-9]+  checkpoint [0-9]+  sub 0  switches 0  parents -  behind 0ms$'
+}
+
+@test "kin-read's man page: lint clean, its SYNOPSIS is --help, every option described" {
+	local man="$KIN_ROOT/man/kin-read.1" want got o
+	run -0 mandoc -Tlint -Wwarning "$man"
+	assert_output ''
+	want=$(mandoc -Tutf8 "$man" 2>/dev/null | col -b |
+		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')
+	got=$(kin-read -h | sed 's/^usage: //; s/^ *//' | tr -s ' \n' ' ' | sed 's/ $//')
+	assert_equal "$got" "$want"
+	for o in $(kin-read -h | grep -oE -- '--[a-z-]+' | sort -u); do
+		grep -qE -- "^\.It .*Fl -${o#--}( |$)" "$man" || { echo "not described: $o"; return 1; }
+	done
+}

@@ -638,15 +638,43 @@ sync_shards(struct lease_owner *lo, char *err)
 	return rc;
 }
 
+/* 1 when shards may yet come to this process without taking them from a
+ * live reader: a lease taken but still behind its fence, or free or
+ * expired leases its taker would take (a dry run of its rules).  -e does
+ * not end while they may: after a crash, the dead reader's shards are
+ * read by whoever runs next. */
+static int
+more_to_come(struct lease_owner *lo)
+{
+	struct kin_lease_plan plan;
+	size_t *pick, np;
+	uint64_t rng = lo->m.rng;
+
+	for (size_t i = 0; i < lo->m.nheld; i++)
+		if (!lo->m.held[i].active)
+			return 1;
+	if (lo->m.nall == 0)
+		return 0;
+	if ((pick = calloc(lo->m.nall, sizeof *pick)) == NULL)
+		return 0;
+	np = kin_lease_choose(lo->m.all, lo->m.nall, lo->worker,
+	    kin_lease_clock_ms(), lo->m.failover_ms, lo->m.max_steal,
+	    lo->m.max_leases, &rng, pick, lo->m.nall, &plan);
+	free(pick);
+	return np > 0 && !plan.steal;
+}
+
 static void
 set_pending(struct lease_owner *lo)
 {
 	struct table *t = lo->t;
+	int more = more_to_come(lo);
 
 	/* table lock, then ours: the order lease_finished takes them in */
 	pthread_mutex_lock(&t->lock);
 	pthread_mutex_lock(&lo->lock);
-	t->owner_pending = lo->npend > 0 || lo->nended > 0 || lo->sync_now;
+	t->owner_pending = more || lo->npend > 0 || lo->nended > 0 ||
+	    lo->sync_now;
 	pthread_mutex_unlock(&lo->lock);
 	pthread_mutex_unlock(&t->lock);
 }

@@ -86,6 +86,10 @@ leases() {
 	kin-read -L -J --lease-table "$TABLE" |
 		jq -r '[.shard, (.owner // "-"), (.checkpoint // "-")] | @tsv'
 }
+# checkpointed N: N leases have a sequence number as checkpoint.
+checkpointed() {
+	[ "$(leases | awk -F'\t' '$3 ~ /^[0-9]+$/' | wc -l)" -ge "$1" ]
+}
 table_counts() {
 	leases | awk -F'\t' '$2 != "-" { n[$2]++ } END { for (w in n) print n[w] }' |
 		sort -n | paste -sd' '
@@ -203,7 +207,7 @@ exclusive() {
 	wait_for -t 30 has_distinct 2500
 	kill -KILL "$PID_C"
 	killed=$(now_ms)
-	wait "$PID_C" 2>/dev/null || true
+	{ wait "$PID_C"; } 2>/dev/null || true
 	# its leases as it left them: owner C, its last checkpoints
 	leases | awk -F'\t' '$2 == "C" { print $1 "\t" $3 }' >"$T/c-ckpt"
 	[ "$(wc -l <"$T/c-ckpt")" -eq 4 ]
@@ -292,6 +296,29 @@ exclusive() {
 	run -0 kin-read -L --lease-table "$TABLE" -s "$STREAM"
 	[ "${#lines[@]}" -eq 12 ]
 	assert_line --regexp '^shardId-000000000000  owner -  counter [0-9]+  checkpoint [0-9]+  sub 0  switches 0  parents -  behind 0ms$'
+}
+
+@test "-e after a kill -9 waits for the dead reader's leases to expire and reads them" {
+	local t0
+	reader A
+	wait_for -t 10 is_reading 12 A
+	put 0 500
+	wait_for -t 20 has_distinct 500
+	wait_for -t 10 checkpointed 12
+	kill -KILL "$PID_A"
+	{ wait "$PID_A"; } 2>/dev/null || true
+	put 500 800
+	t0=$(now_ms)
+	run -0 --separate-stderr timeout 60 kin-read -s "$STREAM" -f '%d\n' \
+		--lease-table "$TABLE" --worker-id B --failover-time 3s -e
+	echo "B read ${#lines[@]} records (300 new) and ended after $(($(now_ms) - t0)) ms"
+	printf '%s\n' "${lines[@]}" | sort -u >"$T/got"
+	seq -f 'p%06g' 500 799 >"$T/want"
+	# everything after A's checkpoints, perhaps a few before
+	[ "$(comm -13 "$T/got" "$T/want" | wc -l)" -eq 0 ]
+	[ "$(comm -23 "$T/got" "$T/want" | grep -vc '^p000[0-4]')" -eq 0 ]
+	run -0 awk -F'\t' '$2 != "-"' <(leases)
+	assert_output ''
 }
 
 @test "usage: --lease-table decides the shards; --worker-id and --failover-time need it" {

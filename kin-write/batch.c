@@ -1,47 +1,21 @@
-/* batch.c — the writer's engine: shard queues, aggregates, linger, filling
- * requests, and what happens to each record when its reply comes back.
- * Everything runs on one thread; the network is curl multi (send.c). */
+/* batch.c — the writer's engine: shard queues, aggregates, linger, barrier
+ * accounting, and filling requests; what happens when an answer comes back
+ * is in reply.c.  Everything runs on one thread; the network is curl multi
+ * (send.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
 #include "parse.h"
-#include "resp.h"
+#include "batch_int.h"
 
-#define KW_REFRESH_MIN_US 1000000    /* ListShards at most once a second */
 #define KW_RETRY_CAP_MS 5000
 #define KW_SHARD_REQUEST_BYTES ((size_t)512 << 10)
 
-static struct kw_result g_res[KIN_MAX_PUT_RECORDS];
-static struct kin_put_result g_kres[KIN_MAX_PUT_RECORDS];
-
-/* The answer's records: by the fast scanner, else by the library. */
-static int parse_answer(const struct send_result *res, size_t n, int *failed,
-    char *err)
-{
-	size_t i;
-
-	if (kw_parse_put_response(res->body, res->len, n, g_res, failed) == 0)
-		return 0;
-	if (kin_put_records_parse(res->body, res->len, n, g_kres, failed,
-	    err) < 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct kw_result *r = &g_res[i];
-		memset(r, 0, sizeof(*r));
-		r->ok = !g_kres[i].code[0];
-		r->shard = g_kres[i].shard;
-		r->shardlen = strlen(g_kres[i].shard);
-		snprintf(r->code, sizeof(r->code), "%s", g_kres[i].code);
-		snprintf(r->msg, sizeof(r->msg), "%s", g_kres[i].message);
-	}
-	return 0;
-}
-
 /* ---- accounting ---- */
 
-static void ep_advance(struct writer *w)
+void ep_advance(struct writer *w)
 {
 	while (w->ep_low < w->ep_cur) {
 		struct epoch *e = &w->ep[w->ep_low % w->ep_cap];
@@ -73,7 +47,7 @@ static int ep_grow(struct writer *w)
 }
 
 /* The records of k are done (acknowledged or dead-lettered). */
-static void krec_done(struct writer *w, const struct krec *k)
+void krec_done(struct writer *w, const struct krec *k)
 {
 	w->held -= k->nusers;
 	w->held_bytes -= k->ucost;
@@ -81,7 +55,7 @@ static void krec_done(struct writer *w, const struct krec *k)
 		w->ep[k->epoch % w->ep_cap].outstanding -= k->nusers;
 }
 
-static void set_fatal(struct writer *w, int status, const char *msg)
+void set_fatal(struct writer *w, int status, const char *msg)
 {
 	if (!w->fatal) {
 		w->fatal = status;
@@ -89,7 +63,7 @@ static void set_fatal(struct writer *w, int status, const char *msg)
 	}
 }
 
-static void dead_one(struct writer *w, const struct dl_rec *d)
+void dead_one(struct writer *w, const struct dl_rec *d)
 {
 	char err[KIN_ERRLEN];
 
@@ -120,7 +94,7 @@ static void dead_sub(void *ctx, size_t i, const char *key, const char *ehk,
 	dead_one(c->w, &c->d);
 }
 
-static void dead_krec(struct writer *w, struct krec *k, const char *reason,
+void dead_krec(struct writer *w, struct krec *k, const char *reason,
     const char *code, const char *msg)
 {
 	struct dead_ctx c;
@@ -152,7 +126,7 @@ static void dead_krec(struct writer *w, struct krec *k, const char *reason,
 	ep_advance(w);
 }
 
-static void acked_krec(struct writer *w, struct krec *k)
+void acked_krec(struct writer *w, struct krec *k)
 {
 	w->acked += k->nusers;
 	krec_done(w, k);
@@ -162,7 +136,7 @@ static void acked_krec(struct writer *w, struct krec *k)
 
 /* ---- queues ---- */
 
-static void queue_back(struct writer *w, struct shard *s, struct krec *k)
+void queue_back(struct writer *w, struct shard *s, struct krec *k)
 {
 	k->shard = s;
 	k->next = NULL;
@@ -176,7 +150,7 @@ static void queue_back(struct writer *w, struct shard *s, struct krec *k)
 	w->queued++;
 }
 
-static void queue_front(struct writer *w, struct shard *s, struct krec *k)
+void queue_front(struct writer *w, struct shard *s, struct krec *k)
 {
 	k->shard = s;
 	k->next = s->head;
@@ -188,7 +162,7 @@ static void queue_front(struct writer *w, struct shard *s, struct krec *k)
 	w->queued++;
 }
 
-static struct krec *queue_pop(struct writer *w, struct shard *s)
+struct krec *queue_pop(struct writer *w, struct shard *s)
 {
 	struct krec *k = s->head;
 
@@ -204,7 +178,7 @@ static struct krec *queue_pop(struct writer *w, struct shard *s)
 	return k;
 }
 
-static void close_agg(struct writer *w, struct shard *s)
+void close_agg(struct writer *w, struct shard *s)
 {
 	int64_t first = s->agg.first_us;
 	struct krec *k;
@@ -354,219 +328,6 @@ void writer_barrier(struct writer *w, const char *line, size_t len)
 void writer_flush_all(struct writer *w)
 {
 	w->force_until_us = INT64_MAX;
-}
-
-/* ---- replies ---- */
-
-static enum kin_aws_kind code_kind(const char *code)
-{
-	if (strcmp(code, "ProvisionedThroughputExceededException") == 0)
-		return KIN_AWS_THROTTLED;
-	if (strcmp(code, "InternalFailure") == 0)
-		return KIN_AWS_INTERNAL;
-	return kin_aws_classify(500, code);
-}
-
-/* Back to the front of its queue (callers go backwards through a
- * request, so order is kept); the back-off is the shard's or the
- * request's, not the record's: throttling is per shard. */
-static void retry_krec(struct writer *w, struct krec *k,
-    enum kin_aws_kind kind, const char *code, const char *msg,
-    int64_t now)
-{
-	struct shard *s;
-
-	k->attempts++;
-	krec_set_err(k, code, msg);
-	w->retried += k->nusers;
-	if (kind == KIN_AWS_THROTTLED)
-		w->throttled += k->nusers;
-	if (k->deadline_us && now >= k->deadline_us) {
-		char m[320];
-		snprintf(m, sizeof(m), "record-ttl passed after %d attempt%s%s%s",
-		    k->attempts, k->attempts == 1 ? "" : "s",
-		    *msg ? ": " : "", msg);
-		dead_krec(w, k, "expired", code, m);
-		return;
-	}
-	s = k->shard;
-	if (!s->open)
-		s = shardmap_find(&w->map, k->hash);
-	queue_front(w, s, k);
-}
-
-static int64_t backoff_us(struct writer *w, enum kin_aws_kind kind,
-    int fails)
-{
-	return kin_retry_delay_ms(&w->rt, kind, fails > 30 ? 30 : fails) *
-	    1000;
-}
-
-/* Warnings about failed requests: every one with -vv, else at most one
- * each 5 s (throttling only with -v), so a failing service is visible but
- * not a flood. */
-static void warn_fail(struct writer *w, enum kin_aws_kind kind,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void warn_fail(struct writer *w, enum kin_aws_kind kind,
-    const char *fmt, ...)
-{
-	static int64_t last;
-	int64_t now = kin_now_mono_us();
-	va_list ap;
-
-	if (w->o.verbose < 2) {
-		if (kind == KIN_AWS_THROTTLED && w->o.verbose < 1)
-			return;
-		if (last && now - last < 5000000)
-			return;
-	}
-	last = now;
-	va_start(ap, fmt);
-	kin_vwarn(KW_PROG, fmt, ap);
-	va_end(ap);
-}
-
-static void fail_all(struct writer *w, struct req *r, enum kin_aws_kind kind,
-    const char *code, const char *msg)
-{
-	int64_t now = kin_now_mono_us();
-	size_t i;
-
-	warn_fail(w, kind, "PutRecords(%s) failed, retrying %zu records: "
-	    "%s%s%s", w->stream, r->n, code, *msg ? ": " : "", msg);
-	w->gfails++;
-	w->g_not_before_us = now + backoff_us(w, kind, w->gfails);
-	for (i = r->n; i-- > 0;)
-		retry_krec(w, r->k[i], kind, code, msg, now);
-}
-
-static void reject_all(struct writer *w, struct req *r, const char *code,
-    const char *msg)
-{
-	size_t i;
-
-	kin_warn(KW_PROG, "PutRecords(%s) rejected %zu records: %s%s%s",
-	    w->stream, r->n, code, *msg ? ": " : "", msg);
-	for (i = 0; i < r->n; i++)
-		dead_krec(w, r->k[i], "rejected", code, msg);
-}
-
-static void on_done(void *ctx, struct req *r, const struct send_result *res)
-{
-	struct writer *w = ctx;
-	struct kin_awserr ae;
-	char err[KIN_ERRLEN];
-	int64_t now = kin_now_mono_us();
-	int failed = 0;
-	size_t i;
-
-	for (i = 0; i < r->nshards; i++)
-		r->shards[i]->inflight--;
-	w->inflight_users -= r->users;
-	w->inflight_bytes -= r->ucost;
-	if (res->transport) {
-		fail_all(w, r, KIN_AWS_TRANSPORT, "ConnectionError",
-		    res->curl_err ? res->curl_err : "");
-		return;
-	}
-	memset(&ae, 0, sizeof(ae));
-	if (kin_client_check("PutRecords", res->status, res->errortype,
-	    res->body, res->len, &ae, err) < 0) {
-		char code[160];
-		snprintf(code, sizeof(code), "%s", ae.type[0] ? ae.type :
-		    "HTTP error");
-		if (!ae.type[0])
-			snprintf(code, sizeof(code), "HTTP %ld", res->status);
-		if (kin_aws_retryable(ae.kind))
-			fail_all(w, r, ae.kind, code, ae.message);
-		else
-			reject_all(w, r, code, ae.message);
-		return;
-	}
-	if (parse_answer(res, r->n, &failed, err) < 0) {
-		fail_all(w, r, KIN_AWS_TRANSPORT, "BadResponse", err);
-		return;
-	}
-	if (failed) {
-		const char *c = "";
-		for (i = 0; i < r->n && !*c; i++)
-			c = g_res[i].ok ? "" : g_res[i].code;
-		warn_fail(w, code_kind(c), "PutRecords(%s): %d of %zu records "
-		    "failed (%s), retrying them", w->stream, failed, r->n, c);
-	}
-	w->gfails = 0;
-	/* A shard with failed records backs off by the fewest tries among
-	 * them: a shard throttled over and over waits longer each time, one
-	 * with a few unlucky records hardly at all. */
-	for (i = 0; i < r->nshards; i++)
-		r->shards[i]->failed_now = 0;
-	for (i = 0; i < r->n; i++) {
-		struct shard *s = r->k[i]->shard;
-		int a = r->k[i]->attempts + 1;
-		if (g_res[i].ok)
-			continue;
-		if (!s->failed_now || a < s->failed_now)
-			s->failed_now = a;
-		s->fails = i;   /* remember one failing record */
-	}
-	for (i = 0; i < r->nshards; i++) {
-		struct shard *s = r->shards[i];
-		if (s->failed_now)
-			s->not_before_us = now + backoff_us(w,
-			    code_kind(g_res[s->fails].code), s->failed_now);
-	}
-	/* backwards, so records going back to a queue's front keep order */
-	for (i = r->n; i-- > 0;) {
-		struct krec *k = r->k[i];
-		if (i >= 4)
-			__builtin_prefetch(r->k[i - 4]);
-		if (!g_res[i].ok) {
-			retry_krec(w, k, code_kind(g_res[i].code),
-			    g_res[i].code, g_res[i].msg, now);
-			continue;
-		}
-		if (w->map.known && g_res[i].shard &&
-		    (g_res[i].shardlen != strlen(k->shard->id) ||
-		    memcmp(g_res[i].shard, k->shard->id, g_res[i].shardlen)))
-			w->refresh = 1;
-		acked_krec(w, k);
-	}
-}
-
-/* ---- resharding ---- */
-
-static void refresh_map(struct writer *w, int64_t now)
-{
-	struct kin_awserr ae;
-	char err[KIN_ERRLEN];
-	struct krec *list = NULL, **tail = &list, *k;
-	size_t i;
-
-	if (w->last_refresh_us && now - w->last_refresh_us < KW_REFRESH_MIN_US)
-		return;
-	w->last_refresh_us = now;
-	w->refresh = 0;
-	if (shardmap_load(&w->map, w->c, w->stream, &ae, err) < 0) {
-		kin_warn(KW_PROG, "cannot refresh the shard map: %s", err);
-		return;
-	}
-	if (w->o.verbose)
-		kin_warn(KW_PROG, "shard map of '%s' refreshed: %zu open "
-		    "shards", w->stream, w->map.nopen);
-	/* route what waits again, each shard's records in their order */
-	for (i = 0; i < w->map.nall; i++) {
-		struct shard *s = w->map.all[i];
-		close_agg(w, s);
-		while ((k = queue_pop(w, s))) {
-			*tail = k;
-			tail = &k->next;
-		}
-	}
-	while ((k = list)) {
-		list = k->next;
-		queue_back(w, shardmap_find(&w->map, k->hash), k);
-	}
 }
 
 /* ---- sending ---- */

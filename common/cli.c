@@ -133,6 +133,10 @@ config_line(const char *key, const char *val,
 	for (const struct kin_alias *a = aliases; a != NULL && a->name != NULL;
 	    a++) {
 		if (strcmp(a->name, key) == 0) {
+			/* a property meant for another program of the
+			 * pipeline: accepted, and not ours to apply */
+			if (a->option == NULL)
+				return 0;
 			name = a->option;
 			if (a->value != NULL)
 				arg = a->value;

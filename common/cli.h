@@ -50,7 +50,9 @@ void kin_cli_version(const struct kin_cli *c);
 /* Config file aliases: the original Flink job's runtime properties. */
 struct kin_alias {
 	const char *name;    /* e.g. "inputStreamName" */
-	const char *option;  /* long option it stands for, e.g. "stream" */
+	const char *option;  /* long option it stands for, e.g. "stream";
+	                        NULL: accepted and ignored (a property of the
+	                        original job that another program applies) */
 	const char *value;   /* fixed argument to use instead, or NULL */
 };
 

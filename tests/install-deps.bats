@@ -99,7 +99,7 @@ npm_fresh() {
 
 @test "dry run --bench adds the benchmark tools" {
 	run -0 --separate-stderr "$DEPS" --dry-run --bench
-	assert_line --index 0 "install-deps: would install Debian packages: $ALL_PKGS hyperfine miller"
+	assert_line --index 0 "install-deps: would install Debian packages: $ALL_PKGS hyperfine miller python3-boto3"
 }
 
 @test "not root with packages missing: one clear line, nothing run" {

@@ -31,6 +31,7 @@ static const struct kin_alias aliases[] = {
 	{ "AggregationEnabled", "aggregate", NULL },
 	{ "Partition", "partition-key", NULL },
 	{ "Fixed", "color", "always" },
+	{ "outputStreamName", NULL, NULL },   /* another program's */
 	{ NULL, NULL, NULL },
 };
 
@@ -215,6 +216,11 @@ test_config_good(void)
 	kin_cli_release(&s.cli);
 	T_CHECK(load("stream=last", &s) == 0);
 	T_STREQ(s.cli.stream, "last");
+	kin_cli_release(&s.cli);
+	/* a property for another program is accepted and not applied */
+	T_CHECK(load("outputStreamName=out\nstream=in\n", &s) == 0);
+	T_CHECK(s.calls == 1);
+	T_STREQ(s.cli.stream, "in");
 	kin_cli_release(&s.cli);
 }
 

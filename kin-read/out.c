@@ -147,11 +147,13 @@ is_blank(char c)
 /* Data goes into the envelope as itself only when that keeps its bytes and
  * the line whole: one JSON value, no blanks around it, no line breaks in it.
  * Anything else is a JSON string (or base64), which kin-write -J turns back
- * into the same bytes. */
+ * into the same bytes.  A JSON string literal is not embedded: kin-write
+ * reads a string "data" as the record's text, so "abc" would lose its
+ * quotes; it goes out as the string of its text instead. */
 static int
 embeddable(const char *p, size_t n)
 {
-	if (n == 0 || is_blank(p[0]) || is_blank(p[n - 1]))
+	if (n == 0 || is_blank(p[0]) || is_blank(p[n - 1]) || p[0] == '"')
 		return 0;
 	if (memchr(p, '\n', n) != NULL || memchr(p, '\r', n) != NULL)
 		return 0;

@@ -373,6 +373,21 @@ active() {
 	assert_line --index 1 --partial ',"data":""}'
 }
 
+@test "-J envelopes copy a stream byte for byte through kin-write -J" {
+	mkstream jcopya 1
+	mkstream jcopyb 1
+	# a JSON string literal, an object, a number, plain text
+	printf '%s\n' '"quoted"' '{"a":1}' '42' 'plain text' >"$BATS_TEST_TMPDIR/in"
+	timeout 60 kin-write -s jcopya -k k "$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr timeout 60 kin-read -s jcopya -o trim-horizon -e -J
+	assert_line --index 0 --partial ',"data":"\"quoted\""}'
+	assert_line --index 1 --partial ',"data":{"a":1}}'
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/env"
+	timeout 60 kin-write -J -s jcopyb "$BATS_TEST_TMPDIR/env"
+	run -0 --separate-stderr timeout 60 kin-read -s jcopyb -o trim-horizon -e
+	assert_output "$(cat "$BATS_TEST_TMPDIR/in")"
+}
+
 @test "KPL aggregates from an independent encoder de-aggregate exactly" {
 	mkstream kpl1 1
 	node "$JS/kpl.js" good >"$BATS_TEST_TMPDIR/good.json"

@@ -431,6 +431,10 @@ kin_call_ex(struct kin_client *c, const char *op, const char *subject,
 			ae->kind = fail_kind(fail);
 			ae->status = 0;
 			ae->type[0] = '\0';
+			/* a caller can ask for less (GetRecords' Limit) */
+			if (fail == KIN_HTTP_FAIL_TOOBIG)
+				snprintf(ae->type, sizeof ae->type,
+				    "ResponseTooLarge");
 			copy_trunc(ae->message, sizeof ae->message, e2,
 			    strlen(e2));
 			kin_seterr(err, "%s: %s", w, e2);

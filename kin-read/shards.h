@@ -74,6 +74,8 @@ struct shard {
 	long skip_sub;
 	int64_t last_call_us;
 	int throttles;
+	int limit_cap;         /* 0, or a smaller --limit after an answer
+	                          too large to take (halved each time) */
 	/* With --lease-table (lease_owner.c): its records may be written
 	 * until this monotonic ms, 0 = not at all; read and written with
 	 * __atomic builtins, checked by t->gate. */

@@ -458,11 +458,13 @@ shard_step(struct worker *wk, struct shard *s)
 		kin_client_set_trace(&wk->c, v, wk->c.trace, wk->c.trace_ctx);
 	if (s->iter == NULL && open_iterator(wk, s) != 0)
 		return;
+	int limit = __atomic_load_n(&r->o->limit, __ATOMIC_RELAXED);
+	if (s->limit_cap > 0 && s->limit_cap < limit)
+		limit = s->limit_cap;
 	kin_buf_reset(&wk->req);
 	if (kin_buf_adds(&wk->req, "{\"ShardIterator\":", err) < 0 ||
 	    kin_json_put_str(&wk->req, s->iter, strlen(s->iter), err) < 0 ||
-	    kin_buf_printf(&wk->req, err, ",\"Limit\":%d}",
-	    __atomic_load_n(&r->o->limit, __ATOMIC_RELAXED)) < 0) {
+	    kin_buf_printf(&wk->req, err, ",\"Limit\":%d}", limit) < 0) {
 		reader_fail(r, KIN_EX_SOFTWARE, "shard '%s': %s", s->id, err);
 		return;
 	}
@@ -494,6 +496,14 @@ shard_step(struct worker *wk, struct shard *s)
 		}
 		if (ae.kind == KIN_AWS_NOT_FOUND) {
 			shard_not_found(wk, s, err);
+			return;
+		}
+		/* The service caps a page at 10 MB, kinesalite does not: an
+		 * answer over our ceiling is asked for again, smaller. */
+		if (strcmp(ae.type, "ResponseTooLarge") == 0 && limit > 1) {
+			s->limit_cap = limit / 2;
+			vlog(r, 1, "shard '%s': answer too large; asking for "
+			    "%d records at a time", s->id, s->limit_cap);
 			return;
 		}
 		reader_fail(r, kin_exit_status(&ae),

@@ -321,6 +321,54 @@ exclusive() {
 	assert_output ''
 }
 
+# put_keyed FROM TO: records kK-NNNNNN with partition key kK (K = N mod 8)
+# for N in FROM..TO-1, 50 every 0.1 s, through kin-write -J.
+put_keyed() {
+	local i
+	for ((i = $1; i < $2; i += 50)); do
+		awk -v a="$i" -v b="$2" 'BEGIN { for (n = a; n < a + 50 && n < b; n++)
+			printf "{\"key\":\"k%d\",\"data\":\"k%d-%06d\"}\n", n % 8, n % 8, n }'
+		sleep 0.1
+	done | kin-write -s "$STREAM" -J --linger 20ms
+}
+
+@test "split and merge while two readers run: every record, each key in order across the handovers" {
+	STREAM=reshard
+	kinctl create "$STREAM" 2 >/dev/null
+	reader A
+	reader B
+	wait_for -t 12 is_reading "1 1" A B
+	put_keyed 0 3000 &
+	PIDS+=("$!")
+	wait_for -t 30 has_distinct 500
+	# 0 splits into 2 and 3; then 3 and 1 merge into 4
+	kinctl split "$STREAM" shardId-000000000000 42535295865117307932921825928971026432 >/dev/null
+	wait_for -t 30 has_distinct 1500
+	kinctl merge "$STREAM" shardId-000000000003 shardId-000000000001 >/dev/null
+	wait "${PIDS[-1]}"
+	wait_for -t 40 has_distinct 3000
+	# the children are read: the live shards 2 and 4, one reader each
+	wait_for -t 40 is_reading "1 1" A B
+	stop A
+	stop B
+	history | cut -f5 | sort -u >"$T/got"
+	awk 'BEGIN { for (n = 0; n < 3000; n++) printf "k%d-%06d\n", n % 8, n }' | sort >"$T/want"
+	cmp "$T/got" "$T/want"
+	# per key, records first came out in the order they were put
+	run -0 awk -F'\t' '{
+		split($5, p, "-"); k = p[1]; n = p[2] + 0
+		if (seen[$5]++) next
+		if ((k in last) && n < last[k]) { print "key " k ": " $5 " after " last[k]; bad++ }
+		last[k] = n
+	} END { exit bad > 0 }' <(history)
+	# the parents are finished in the table, the children hold positions
+	run -0 leases
+	assert_line --regexp '^shardId-000000000000	-	SHARD_END$'
+	assert_line --regexp '^shardId-000000000001	-	SHARD_END$'
+	assert_line --regexp '^shardId-000000000003	-	SHARD_END$'
+	assert_line --regexp '^shardId-000000000004	-	[0-9]+$'
+}
+
 @test "usage: --lease-table decides the shards; --worker-id and --failover-time need it" {
 	run -64 --separate-stderr kin-read -s "$STREAM" --lease-table t1x --shard shardId-000000000000
 	assert_stderr --partial 'no --shard, --shard-index or --checkpoint'

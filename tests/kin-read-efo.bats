@@ -39,6 +39,7 @@ teardown() {
 		wait "$p" 2>/dev/null || true
 	done
 	[ ! -s "$T/err" ] || { echo '--- err'; tail -n 20 "$T/err"; }
+	[ -z "${DDB_STATE:-}" ] || "$KIN_LOCAL" --state-dir "$DDB_STATE" stop
 	return 0
 }
 
@@ -217,4 +218,50 @@ examples() {
 	run -0 --separate-stderr timeout 60 bash -c "$ex" </dev/null
 	[ "${#lines[@]}" -eq 50 ]
 	wait_for no_consumers trades
+}
+
+# reading NAME: shards NAME reads now (leases gained less lost, from -v).
+reading() {
+	awk '/lease of shard .* gained/ { n++ } /lease of shard .* lost/ { n-- }
+		END { print n + 0 }' "$T/$1.err"
+}
+is_reading() { [ "$(reading A) $(reading B)" = "$1" ]; }
+both() { [ "$(cat "$T/A.out" "$T/B.out" | wc -l)" -ge "$1" ]; }
+
+@test "--efo with --lease-table: two readers share the shards, each subscribed to its own; every record once" {
+	local out w
+	# DynamoDB from dynalite (kinesis-local --dynamo); Kinesis stays the mock
+	DDB_STATE=$T/ddb
+	out=$("$KIN_LOCAL" --state-dir "$DDB_STATE" start --dynamo)
+	AWS_ENDPOINT_URL_DYNAMODB=$(sed -n 's/^export AWS_ENDPOINT_URL_DYNAMODB=//p' <<<"$out")
+	export AWS_ENDPOINT_URL_DYNAMODB
+	[ -n "$AWS_ENDPOINT_URL_DYNAMODB" ]
+	create efolease 4
+	for w in A B; do
+		kin-read -s efolease --efo shared -o trim-horizon --lease-table efo-leases \
+			--worker-id "$w" --failover-time 3s --checkpoint-interval 1s -v \
+			-f '%S\t%s\t%d\n' >"$T/$w.out" 2>"$T/$w.err" 3>&- &
+		BG+=($!)
+	done
+	wait_for -t 20 is_reading "2 2"
+	put_range efolease 0 1000
+	wait_for -t 60 both 1000
+	for w in 0 1; do
+		kill -TERM "${BG[$w]}"
+		wait "${BG[$w]}"
+	done
+	cat "$T/A.out" "$T/B.out" >"$T/out"
+	cut -f3 "$T/out" | sort >"$T/got"
+	expected 0 1000 >"$T/want"
+	cmp "$T/got" "$T/want"
+	run -0 per_shard_order "$T/A.out"
+	assert_output 0
+	run -0 per_shard_order "$T/B.out"
+	assert_output 0
+	# two shards each, no shard from both
+	[ "$(cut -f1 "$T/A.out" | sort -u | wc -l)" -eq 2 ]
+	[ "$(cut -f1 "$T/B.out" | sort -u | wc -l)" -eq 2 ]
+	[ -z "$(comm -12 <(cut -f1 "$T/A.out" | sort -u) <(cut -f1 "$T/B.out" | sort -u))" ]
+	run -0 grep -h 'enhanced fan-out: .* http2' "$T/A.err" "$T/B.err"
+	echo "$output"
 }

@@ -324,10 +324,12 @@ write_all(int fd, const char *p, size_t n)
 long
 writer_put_gated(struct writer *w, const char *p, const size_t *ends,
     size_t n, int (*gate)(const void *g), const void *g,
-    void (*done)(void *ctx, long written), void *ctx)
+    void (*done)(void *ctx, long written), void *ctx, int *cut)
 {
-	long put;
+	size_t k = 0;
 
+	if (cut != NULL)
+		*cut = 0;
 	pthread_mutex_lock(&w->lock);
 	if (w->err != 0) {
 		pthread_mutex_unlock(&w->lock);
@@ -339,28 +341,43 @@ writer_put_gated(struct writer *w, const char *p, const size_t *ends,
 	}
 	if (w->limit >= 0 && (long long)n > w->limit - w->count)
 		n = (size_t)(w->limit - w->count);
-	if (n > 0) {
-		int e = write_all(w->fd, p, ends[n - 1]);
-		if (e != 0) {
+	/* With a gate, whole records in pieces of about WRITER_PIECE bytes,
+	 * the gate asked again before each: a stdout that blocks carries a
+	 * shard's lines past the end of its lease by one piece at most. */
+	while (k < n) {
+		size_t base = k > 0 ? ends[k - 1] : 0, j = k + 1;
+		int e;
+
+		if (gate == NULL)
+			j = n;
+		else
+			while (j < n && ends[j] - base <= WRITER_PIECE)
+				j++;
+		if (k > 0 && !gate(g)) {
+			if (cut != NULL)
+				*cut = 1;
+			break;
+		}
+		if ((e = write_all(w->fd, p + base, ends[j - 1] - base)) != 0) {
 			w->err = e;
 			pthread_mutex_unlock(&w->lock);
 			return -1;
 		}
-		w->count += (long long)n;
-		w->bytes += ends[n - 1];
+		w->count += (long long)(j - k);
+		w->bytes += ends[j - 1] - base;
+		k = j;
 	}
-	put = (long)n;
-	if (put > 0 && done != NULL)
-		done(ctx, put);
+	if (k > 0 && done != NULL)
+		done(ctx, (long)k);
 	pthread_mutex_unlock(&w->lock);
-	return put;
+	return (long)k;
 }
 
 long
 writer_put_cb(struct writer *w, const char *p, const size_t *ends, size_t n,
     void (*done)(void *ctx, long written), void *ctx)
 {
-	return writer_put_gated(w, p, ends, n, NULL, NULL, done, ctx);
+	return writer_put_gated(w, p, ends, n, NULL, NULL, done, ctx, NULL);
 }
 
 long

@@ -92,11 +92,15 @@ long writer_put_cb(struct writer *w, const char *p, const size_t *ends,
  * nothing is written and WRITER_REFUSED comes back.  A lease's fence is
  * checked here rather than before waiting for the writer, so a reader that
  * waited behind a blocked stdout writes nothing once its lease may be
- * another process's. */
+ * another process's; and again before each piece of about WRITER_PIECE
+ * bytes (whole records) of a long batch: when it says no there, the
+ * records written so far are returned (and done(ctx, them)) and *cut is
+ * set.  cut may be NULL. */
 #define WRITER_REFUSED (-2)
+#define WRITER_PIECE (64u * 1024)
 long writer_put_gated(struct writer *w, const char *p, const size_t *ends,
     size_t n, int (*gate)(const void *g), const void *g,
-    void (*done)(void *ctx, long written), void *ctx);
+    void (*done)(void *ctx, long written), void *ctx, int *cut);
 /* A control line, built by make(ctx, b, err) into b (reset first) while
  * the writer is held, so nothing comes between what it describes and it;
  * not counted as a record.  0, or -1 with err (a write failure sets w->err

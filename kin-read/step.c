@@ -354,13 +354,14 @@ shard_take_page(struct worker *wk, struct shard *s, const struct page *rs)
 		return 0;  /* this page is read again after a restart */
 
 	long put = 0;
+	int cut = 0;
 	if (r->t->gate != NULL && nb == 0 && !r->t->gate(s))
 		return lease_refused(r, s);
 	if (nb > 0) {
 		struct advance ad = { r, s, wk };
 
 		put = writer_put_gated(r->w, wk->out.p, wk->ends, nb,
-		    r->t->gate, s, advance, &ad);
+		    r->t->gate, s, advance, &ad, &cut);
 		if (put == WRITER_REFUSED)
 			return lease_refused(r, s);
 		if (put < 0) {
@@ -377,6 +378,8 @@ shard_take_page(struct worker *wk, struct shard *s, const struct page *rs)
 			}
 			return 0;
 		}
+		if (cut)    /* the lease ran out while stdout was slow */
+			return lease_refused(r, s);
 	}
 
 	if ((size_t)put < nb || writer_full(r->w)) {

@@ -369,6 +369,13 @@ put_keyed() {
 	assert_line --regexp '^shardId-000000000004	-	[0-9]+$'
 }
 
+@test "unit: the writer's gate stops a batch at a record boundary once the lease runs out" {
+	local dir=$KIN_ROOT/build/plain/kin-read
+	[ "${KIN_TEST_BUILD:-plain}" != san ] || dir=$KIN_ROOT/build/san/kin-read
+	run -0 "$dir/test_gate"
+	assert_output --regexp ', 0 failed$'
+}
+
 @test "usage: --lease-table decides the shards; --worker-id and --failover-time need it" {
 	run -64 --separate-stderr kin-read -s "$STREAM" --lease-table t1x --shard shardId-000000000000
 	assert_stderr --partial 'no --shard, --shard-index or --checkpoint'

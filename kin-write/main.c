@@ -318,12 +318,15 @@ static const struct option *config_options(void)
 }
 
 /* SIGHUP: the config file again, then the command line over it, into n
- * (the caller releases it).  0, or -1 with err. */
-static int reparse(int argc, char **argv, struct opts *n, char *err)
+ * (the caller releases it); *found says whether there was a config file.
+ * 0, or -1 with err. */
+static int reparse(int argc, char **argv, struct opts *n, int *found,
+    char *err)
 {
 	int c, i;
 
 	opts_init(n);
+	*found = 0;
 	for (i = 1; i < argc; i++) {
 		const char *cf = NULL;
 		if (strcmp(argv[i], "--") == 0)
@@ -332,6 +335,8 @@ static int reparse(int argc, char **argv, struct opts *n, char *err)
 			cf = argv[i + 1];
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			cf = argv[i] + 9;
+		if (cf)
+			*found = 1;
 		if (cf && kin_config_load(cf, config_options(), aliases, apply,
 		    n, err) < 0)
 			return -1;
@@ -574,14 +579,15 @@ static void reload(struct run *r)
 {
 	struct opts *o = r->o, n;
 	char err[KIN_ERRLEN];
-	int changed = 0;
+	int changed = 0, found;
 
-	if (o->cli.config == NULL) {
-		kin_warn(KW_PROG, "SIGHUP: no --config file to read again");
+	if (reparse(r->argc, r->argv, &n, &found, err) < 0) {
+		kin_warn(KW_PROG, "SIGHUP: config not reloaded: %s", err);
+		opts_release(&n);
 		return;
 	}
-	if (reparse(r->argc, r->argv, &n, err) < 0) {
-		kin_warn(KW_PROG, "SIGHUP: config not reloaded: %s", err);
+	if (!found) {
+		kin_warn(KW_PROG, "SIGHUP: no --config file to read again");
 		opts_release(&n);
 		return;
 	}

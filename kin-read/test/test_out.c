@@ -71,7 +71,9 @@ main(void)
 	T_STREQ(line(OUT_JSON, NULL, "{\"a\":[1,2]}", 11, "k"),
 	    ENV "\"data\":{\"a\":[1,2]}}\n");
 	T_STREQ(line(OUT_JSON, NULL, "-1.5e3", 6, "k"), ENV "\"data\":-1.5e3}\n");
-	T_STREQ(line(OUT_JSON, NULL, "\"s\"", 3, "k"), ENV "\"data\":\"s\"}\n");
+	/* a JSON string literal goes in as the string of its text */
+	T_STREQ(line(OUT_JSON, NULL, "\"s\"", 3, "k"),
+	    ENV "\"data\":\"\\\"s\\\"\"}\n");
 	T_STREQ(line(OUT_JSON, NULL, "null", 4, "k"), ENV "\"data\":null}\n");
 	T_STREQ(line(OUT_JSON, NULL, "text", 4, "k"), ENV "\"data\":\"text\"}\n");
 	T_STREQ(line(OUT_JSON, NULL, "", 0, "k"), ENV "\"data\":\"\"}\n");

@@ -102,21 +102,21 @@ consumers() {
 
 no_consumers() { [ -z "$(consumers "$1")" ]; }
 
-@test "2 000 records put with the AWS CLI come out exactly, in per-shard order, over one HTTP/2 connection" {
+@test "10 000 records put with the AWS CLI come out exactly, in per-shard order, over one HTTP/2 connection" {
 	create efo4 4
-	put_range efo4 0 2000
-	run -0 --separate-stderr timeout 90 kin-read -s efo4 --efo reader1 \
+	put_range efo4 0 10000
+	run -0 --separate-stderr timeout 240 kin-read -s efo4 --efo reader1 \
 		-o trim-horizon -e -v -f '%S\t%s\t%d\n'
 	printf '%s\n' "${lines[@]}" >"$T/out"
 	printf '%s\n' "$stderr" >"$T/err"
 	cut -f3 "$T/out" | sort >"$T/got"
-	expected 0 2000 >"$T/want"
+	expected 0 10000 >"$T/want"
 	cmp "$T/got" "$T/want"
 	run -0 per_shard_order "$T/out"
 	assert_output 0
 	[ "$(cut -f1 "$T/out" | sort -u | wc -l)" -eq 4 ]
 	# every shard subscribed, every transfer HTTP/2, no GetRecords reader
-	run -0 grep -E 'enhanced fan-out: [0-9]+ events, 2000 records, 4 subscribes, 0 resubscribes, http2 4$' "$T/err"
+	run -0 grep -E 'enhanced fan-out: [0-9]+ events, 10000 records, 4 subscribes, 0 resubscribes, http2 4$' "$T/err"
 	run -0 grep -c "stream consumer 'reader1': arn:aws:kinesis:" "$T/err"
 	# the consumer stays registered for the next run
 	run -0 consumers efo4

@@ -219,8 +219,9 @@ active() {
 		>"$BATS_TEST_TMPDIR/badseq"
 	run -65 --separate-stderr kin-read -s ckbad -e --checkpoint "$BATS_TEST_TMPDIR/badseq"
 	assert_stderr --partial "shard 'shardId-000000000000': bad \"seq\""
+	# (the file's lock, ck.lock beside it, is the first thing it cannot make)
 	run -74 --separate-stderr kin-read -s ckbad -e --checkpoint "$BATS_TEST_TMPDIR/no/such/dir/ck"
-	assert_stderr --partial "kin-read: cannot create '$BATS_TEST_TMPDIR/no/such/dir/ck.tmp'"
+	assert_stderr --partial "kin-read: cannot open lock '$BATS_TEST_TMPDIR/no/such/dir/ck.lock'"
 }
 
 @test "a failing stdout is exit 74 with the reason" {

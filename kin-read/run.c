@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,10 +212,14 @@ last_barrier(struct run *rn, const sigset_t *set, char *err)
 
 	while (!barriers_ready(&rn->bar) && mono_us() < until) {
 		struct timespec ts = { 0, BARRIER_POLL_US * 1000 };
+		struct pollfd pf = { STDOUT_FILENO, 0, 0 };
 		int sig;
 
 		(void)barriers_poll(&rn->bar, err);
 		if (barriers_ready(&rn->bar))
+			break;
+		/* whoever reads our output is gone: nothing will commit */
+		if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLERR | POLLHUP)))
 			break;
 		sig = sigtimedwait(set, NULL, &ts);
 		if (sig == SIGINT || sig == SIGTERM)

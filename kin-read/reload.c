@@ -118,6 +118,12 @@ reload(struct opts *o, struct stats *st)
 	    n.until_ms != o->until_ms);
 	changed |= fixed("--from", memcmp(&n.from, &o->from,
 	    sizeof n.from) != 0);
+	changed |= fixed("the leases (--lease-table, --worker-id, "
+	    "--failover-time)", !same_str(n.lease_table, o->lease_table) ||
+	    !same_str(n.worker_id, o->worker_id) ||
+	    n.failover_ms != o->failover_ms);
+	changed |= fixed("--efo", !same_str(n.efo, o->efo) ||
+	    n.efo_deregister != o->efo_deregister);
 	changed |= fixed("the lease table (--lease-table, --worker-id, "
 	    "--failover-time)", !same_str(n.lease_table, o->lease_table) ||
 	    !same_str(n.worker_id, o->worker_id) ||

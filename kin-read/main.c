@@ -30,7 +30,6 @@ enum {
 	OPT_FAILOVER_TIME,
 	OPT_EFO,
 	OPT_EFO_DEREGISTER,
-	OPT_IGNORED,
 };
 
 static const struct option longopts[] = {
@@ -67,33 +66,15 @@ static const char shortopts[] = KIN_CLI_SHORTOPTS "o:ec:LJf:";
 
 /* The original job's runtime properties (DESIGN.md section 3).  One
  * properties file serves the whole pipeline: the ones for other programs
- * are accepted in the config file and ignored (OPT_IGNORED below). */
+ * are accepted in the config file and ignored. */
 static const struct kin_alias aliases[] = {
 	{ "inputStreamName", "stream", NULL },
 	{ "aws.region", "region", NULL },
+	{ "outputStreamName", NULL, NULL },
+	{ "AggregationEnabled", NULL, NULL },
+	{ "Partition", NULL, NULL },
 	{ NULL, NULL, NULL },
 };
-static const char *const ignored[] = {
-	"outputStreamName", "AggregationEnabled", "Partition",
-};
-#define NIGNORED (sizeof ignored / sizeof ignored[0])
-#define NLONGOPTS (sizeof longopts / sizeof longopts[0])
-
-/* longopts and the ignored properties, for the config file only. */
-static struct option cfopts[NLONGOPTS + NIGNORED];
-
-static const struct option *
-config_options(void)
-{
-	if (cfopts[0].name == NULL) {
-		memcpy(cfopts, longopts, (NLONGOPTS - 1) * sizeof *cfopts);
-		for (size_t i = 0; i < NIGNORED; i++)
-			cfopts[NLONGOPTS - 1 + i] = (struct option){
-				ignored[i], optional_argument, NULL,
-				OPT_IGNORED };
-	}
-	return cfopts;
-}
 
 static void
 usage(FILE *f)
@@ -348,8 +329,6 @@ apply(void *ctx, int val, const char *arg, char *err)
 	case OPT_EFO_DEREGISTER:
 		o->efo_deregister = 1;
 		return 0;
-	case OPT_IGNORED:
-		return 0;
 	default:
 		if (kin_cli_apply(&o->cli, val, arg))
 			return 0;
@@ -369,7 +348,7 @@ parse_args(struct opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		if (c == KIN_OPT_CONFIG && kin_cli_apply(&o->cli, c, optarg) &&
 		    o->cli.config != NULL) {
-			if (kin_config_load(o->cli.config, config_options(),
+			if (kin_config_load(o->cli.config, longopts,
 			    aliases, apply, o, err) < 0) {
 				kin_warn(PROG, "%s", err);
 				return KIN_EX_CONFIG;
@@ -471,7 +450,7 @@ opts_reparse(const struct opts *o, struct opts *fresh, char *err)
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		if (c == KIN_OPT_CONFIG && kin_cli_apply(&fresh->cli, c, optarg) &&
 		    fresh->cli.config != NULL &&
-		    kin_config_load(fresh->cli.config, config_options(), aliases,
+		    kin_config_load(fresh->cli.config, longopts, aliases,
 		    apply, fresh, err) < 0)
 			return -1;
 	optind = 0;

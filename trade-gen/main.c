@@ -43,7 +43,6 @@ enum {
 	OPT_LATE,
 	OPT_LATE_BY,
 	OPT_HEADER,
-	OPT_IGNORED,
 };
 
 static const struct option longopts[] = {
@@ -78,26 +77,14 @@ static const char shortopts[] = "n:d:r:b:t:f:vqhV";
 /* The original job's runtime properties (DESIGN.md section 3) are for the
  * programs that talk to Kinesis: one properties file serves the whole
  * pipeline, so in trade-gen's config file they are accepted and ignored. */
-static const char *const ignored[] = {
-	"inputStreamName", "outputStreamName", "aws.region",
-	"AggregationEnabled", "Partition",
+static const struct kin_alias aliases[] = {
+	{ "inputStreamName", NULL, NULL },
+	{ "outputStreamName", NULL, NULL },
+	{ "aws.region", NULL, NULL },
+	{ "AggregationEnabled", NULL, NULL },
+	{ "Partition", NULL, NULL },
+	{ NULL, NULL, NULL },
 };
-#define NIGNORED (sizeof ignored / sizeof ignored[0])
-#define NLONGOPTS (sizeof longopts / sizeof longopts[0])
-static struct option cfopts[NLONGOPTS + NIGNORED];
-
-static const struct option *
-config_options(void)
-{
-	if (cfopts[0].name == NULL) {
-		memcpy(cfopts, longopts, (NLONGOPTS - 1) * sizeof *cfopts);
-		for (size_t i = 0; i < NIGNORED; i++)
-			cfopts[NLONGOPTS - 1 + i] = (struct option){
-				ignored[i], optional_argument, NULL,
-				OPT_IGNORED };
-	}
-	return cfopts;
-}
 
 struct opts {
 	struct kin_cli cli;
@@ -300,8 +287,6 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 	case OPT_HEADER:
 		o->header = 1;
 		return 0;
-	case OPT_IGNORED:
-		return 0;
 	default:
 		if (kin_cli_apply(&o->cli, opt, arg) < 0)
 			return kin_seterr(err, "out of memory");
@@ -337,7 +322,7 @@ parse_args(struct opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
 		if (c == KIN_OPT_CONFIG)
 			config = optarg;
-	if (config != NULL && kin_config_load(config, config_options(), NULL,
+	if (config != NULL && kin_config_load(config, longopts, aliases,
 	    config_apply, o, err) < 0) {
 		kin_warn(prog, "%s", err);
 		return KIN_EX_CONFIG;
@@ -497,7 +482,7 @@ reload(void *ctx)
 		kin_warn(prog, "SIGHUP: no --config file to read again");
 		goto out;
 	}
-	if (kin_config_load(config, config_options(), NULL, config_apply, &n,
+	if (kin_config_load(config, longopts, aliases, config_apply, &n,
 	    err) < 0) {
 		kin_warn(prog, "SIGHUP: config not reloaded: %s", err);
 		goto out;

@@ -408,6 +408,7 @@ run(struct opts *o)
 	int64_t next_disc = now + o->discovery_ms * 1000;
 	int64_t disc_retry = now;
 	int64_t next_ck = now + o->checkpoint_ms * 1000;
+	int ck_failed = 0;
 	int64_t next_prog = now + 1000000, prog_us = now;
 	long long prog_count = 0;
 	uint64_t prog_bytes = 0;
@@ -471,8 +472,14 @@ run(struct opts *o)
 			next_bar = barrier_turn(&rn, now);
 		stats_tick(&rn.st, &rn.w, &rn.t, 0);
 		if (o->checkpoint != NULL && o->barrier_ms == 0 && now >= next_ck) {
-			if (save_checkpoint(&rn, err) < 0)
-				kin_warn(PROG, "%s", err);
+			/* a checkpoint that cannot be saved stops the run:
+			 * going on would print records nobody can resume
+			 * after (the old file stays as it was) */
+			if (save_checkpoint(&rn, err) < 0) {
+				ck_failed = 1;
+				reader_fail(&rn.r, KIN_EX_IOERR, "%s", err);
+				break;
+			}
 			next_ck = now + o->checkpoint_ms * 1000;
 		}
 		if (o->cli.verbose >= 1 && now >= next_prog) {
@@ -523,7 +530,7 @@ run(struct opts *o)
 		if (status == KIN_EX_OK)
 			status = KIN_EX_UNAVAILABLE;
 	}
-	if (o->checkpoint != NULL && o->barrier_ms == 0 &&
+	if (o->checkpoint != NULL && o->barrier_ms == 0 && !ck_failed &&
 	    save_checkpoint(&rn, err) < 0) {
 		kin_warn(PROG, "%s", err);
 		if (status == KIN_EX_OK)

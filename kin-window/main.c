@@ -53,11 +53,11 @@ static const char shortopts[] = KIN_CLI_SHORTOPTS "k:a:t:f:J";
 /* The original job's runtime properties: one file can serve the whole
  * pipeline; kin-window takes them and has no use for them. */
 static const struct kin_alias aliases[] = {
-	{ "inputStreamName", "stream", NULL },
-	{ "outputStreamName", "stream", NULL },
+	{ "inputStreamName", NULL, NULL },
+	{ "outputStreamName", NULL, NULL },
 	{ "aws.region", "region", NULL },
-	{ "AggregationEnabled", "stream", NULL },
-	{ "Partition", "stream", NULL },
+	{ "AggregationEnabled", NULL, NULL },
+	{ "Partition", NULL, NULL },
 	{ NULL, NULL, NULL },
 };
 

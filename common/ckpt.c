@@ -8,6 +8,7 @@
  * printed yet), "ts" (AT_TIMESTAMP in ms), "trim":true (TRIM_HORIZON).
  * "barrier" is there when kin-write wrote it from a barrier line. */
 #include "ckpt.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,8 +71,11 @@ kin_seq_valid(const char *s)
 static int
 read_file(const char *path, struct kin_buf *b, char *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = kin_open_read_nofollow(path);
 
+	if (fd < 0 && errno == ELOOP)
+		return kin_seterr(err, "checkpoint '%s' is a symbolic link: "
+		    "refused", path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 :
 		    kin_seterrno(err, errno, "checkpoint '%s'", path);
@@ -308,18 +312,15 @@ kin_ckpt_save(const char *path, const char *stream, int64_t barrier,
 	    kin_ckpt_put_shards(&b, e, n, err) < 0)
 		goto out;
 	if (kin_buf_adds(&b, "}\n", err) < 0 ||
-	    kin_buf_printf(&tmp, err, "%s.tmp", path) < 0)
+	    kin_buf_reserve(&tmp, strlen(path) + 16, err) < 0)
 		goto out;
-	fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a fresh unique name, O_EXCL, 0600: never a planted file or link */
+	fd = kin_open_temp(path, tmp.p, tmp.cap);
 	if (fd < 0) {
-		kin_seterrno(err, errno, "cannot create '%s'", tmp.p);
+		kin_seterrno(err, errno, "cannot create '%s.tmp'", path);
 		goto out;
 	}
-	/* an old temp file keeps its mode through O_CREAT: force it */
-	if (fchmod(fd, 0600) < 0) {
-		kin_seterrno(err, errno, "cannot chmod '%s'", tmp.p);
-		goto out;
-	}
+	tmp.len = strlen(tmp.p);
 	for (size_t off = 0; off < b.len;) {
 		ssize_t k = write(fd, b.p + off, b.len - off);
 		if (k < 0 && errno == EINTR)
@@ -345,6 +346,7 @@ kin_ckpt_save(const char *path, const char *stream, int64_t barrier,
 		    path);
 		goto out;
 	}
+	tmp.len = 0;
 	if (fsync_dir(path) < 0) {
 		kin_seterrno(err, errno, "cannot fsync the directory of '%s'",
 		    path);
@@ -352,10 +354,11 @@ kin_ckpt_save(const char *path, const char *stream, int64_t barrier,
 	}
 	rc = 0;
 out:
-	if (fd >= 0) {
+	if (fd >= 0)
 		close(fd);
+	/* a unique temp name left behind would never be reused: remove it */
+	if (rc < 0 && tmp.len > 0)
 		unlink(tmp.p);
-	}
 	kin_buf_release(&tmp);
 	kin_buf_release(&b);
 	return rc;

@@ -2,6 +2,7 @@
  * the state written on a barrier), or a data record taken apart by the
  * scanner, checked, keyed, timed and added to its windows; bad and late
  * records are counted, reported once per kind and kept in side files. */
+#include "file.h"
 #include "run.h"
 #include "json.h"
 #include "control.h"
@@ -28,7 +29,10 @@ side_open(struct side *s, const char *path, char *err)
 	s->fd = -1;
 	if (path == NULL)
 		return 0;
-	s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	s->fd = kin_open_append_private(path);
+	if (s->fd < 0 && errno == ELOOP)
+		return kin_seterr(err, "cannot open '%s': a symbolic link: "
+		    "refused", path);
 	if (s->fd < 0)
 		return kin_seterrno(err, errno, "cannot open '%s'", path);
 	return 0;

@@ -6,6 +6,7 @@
  * pane (or session) of each key.  Keys and kept records are base64, so
  * any bytes survive. */
 #include "kw.h"
+#include "file.h"
 #include "json.h"
 #include "base64.h"
 
@@ -76,11 +77,11 @@ state_save(const char *path, const struct win *w, const char *barrier,
 	struct save_ctx c;
 	int fd, rc = -1;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path,
-	    (long)getpid()) >= sizeof tmp)
+	/* a fresh unique name, O_EXCL, 0600: never a planted file or link */
+	fd = kin_open_temp(path, tmp, sizeof tmp);
+	if (fd < 0 && errno == ENAMETOOLONG)
 		return kin_seterr(err, "cannot write state '%s': name too long",
 		    path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return kin_seterrno(err, errno, "cannot write state '%s'", tmp);
 	kin_buf_init(&b, (size_t)1 << 30);
@@ -192,7 +193,8 @@ static int
 load_one(const char *path, struct win *w, const char *fingerprint,
     const char *want, size_t wlen, char *err)
 {
-	FILE *fp = fopen(path, "re");
+	int rfd = kin_open_read_nofollow(path);
+	FILE *fp = rfd < 0 ? NULL : fdopen(rfd, "r");
 	int mismatch = 0;
 	char *line = NULL;
 	size_t cap = 0;
@@ -204,8 +206,16 @@ load_one(const char *path, struct win *w, const char *fingerprint,
 	char e2[KIN_ERRLEN] = "";
 
 	if (fp == NULL) {
+		int e = errno;
+
+		if (rfd >= 0)
+			close(rfd);
+		errno = e;
 		if (errno == ENOENT)
 			return 0;
+		if (errno == ELOOP)
+			return kin_seterr(err, "cannot read state '%s': a "
+			    "symbolic link: refused", path);
 		return kin_seterrno(err, errno, "cannot read state '%s'", path);
 	}
 	kin_json_init(&j, 1 << 20);

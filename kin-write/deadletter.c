@@ -9,6 +9,7 @@
 #include "base64.h"
 #include "deadletter.h"
 #include "err.h"
+#include "file.h"
 #include "json.h"
 
 int dl_open(struct deadletter *d, const char *path, char *err)
@@ -18,7 +19,12 @@ int dl_open(struct deadletter *d, const char *path, char *err)
 	d->fd = 2;
 	if (!path)
 		return 0;
-	d->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	d->fd = kin_open_append_private(path);
+	if (d->fd < 0 && errno == ELOOP) {
+		d->fd = -1;
+		return kin_seterr(err, "cannot open dead-letter file '%s': a "
+		    "symbolic link: refused", path);
+	}
 	if (d->fd < 0) {
 		d->fd = -1;
 		return kin_seterrno(err, errno,

@@ -300,8 +300,14 @@ kin_ckpt_save(const char *path, const char *stream, int64_t barrier,
     const struct kin_ckpt_entry *e, size_t n, char *err)
 {
 	struct kin_buf b, tmp;
+	struct stat st;
 	int fd = -1, rc = -1;
 
+	/* the rename would replace a planted link, not follow it; still,
+	 * say so rather than quietly turning it into a file */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return kin_seterr(err, "checkpoint '%s' is a symbolic link: "
+		    "refused", path);
 	kin_buf_init(&b, CKPT_MAX_BYTES);
 	kin_buf_init(&tmp, 4096);
 	if (kin_buf_adds(&b, "{\"kin\":\"checkpoint\",\"version\":1,\"stream\":",

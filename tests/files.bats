@@ -56,10 +56,10 @@ window_input() {
 	assert_output ''
 }
 
-@test "kin-window: a symbolic link at --state, --late or --errors is refused" {
+@test "kin-window: a symbolic link at --state, --late, --errors or --metrics is refused" {
 	local opt
 	window_input
-	for opt in --state --late --errors; do
+	for opt in --state --late --errors --metrics; do
 		rm -f link
 		ln -s target link
 		run --separate-stderr kin-window -t T -k K --size 60s -a sum:P \
@@ -110,4 +110,24 @@ window_input() {
 	run -1 --separate-stderr kin-write -s files-w2 -K TICKER --dead-letter dl.jsonl in
 	mode_is 640 dl.jsonl
 	[ -s dl.jsonl ]
+}
+
+@test "kin-write: its --checkpoint file is 0600; a link there is refused" {
+	kinctl create files-c 1
+	kinctl create files-c2 1
+	run -0 kinctl put files-c k '{"n":1}' '{"n":2}'
+	# kin-read's output with barriers, as kin-write sees it in a pipeline
+	kin-read -s files-c -o trim-horizon -e --checkpoint rck \
+		--barrier-interval 50ms >r.out 2>r.err
+	grep -q '"barrier"' r.out
+	run -0 --separate-stderr kin-write -s files-c2 --checkpoint ck r.out
+	mode_is 600 ck
+	run -0 find . -name '*.tmp*'
+	assert_output ''
+	ln -s target link
+	run --separate-stderr kin-write -s files-c2 --checkpoint link r.out
+	[ "$status" -ne 0 ]
+	assert_stderr --partial "symbolic link"
+	untouched
+	[ -L link ]
 }

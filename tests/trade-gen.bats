@@ -500,6 +500,36 @@ whole_lines() {
 	[ "$(tail -c 1 out | od -An -c | tr -d ' ')" = '\n' ]
 }
 
+@test "--metrics: EMF lines whose records_out and bytes_out sum to the output" {
+	for mode in --simulated "-r 200000 -b 1000"; do
+		rm -f m.emf
+		run -0 --separate-stderr bash -c "trade-gen $mode -n 300000 --seed 3 \
+			--metrics m.emf --metrics-interval 1ms | wc -lc"
+		read -r lines bytes <<<"$output"
+		assert_equal "$lines" 300000
+		assert_equal "$stderr" ""
+		[ "$(wc -l <m.emf)" -ge 1 ]
+		# every line is one JSON object with the EMF directive
+		run -0 jq -e -c 'select(._aws.CloudWatchMetrics[0].Namespace == "kin"
+			and .program == "trade-gen"
+			and ._aws.CloudWatchMetrics[0].Metrics[0].Name == "records_out"
+			and ._aws.CloudWatchMetrics[0].Metrics[1].Unit == "Bytes"
+			and (.records_out | type) == "number")' m.emf
+		assert_equal "$(wc -l <<<"$output")" "$(wc -l <m.emf)"
+		run -0 jq -s 'map(.records_out) | add' m.emf
+		assert_equal "$output" 300000
+		run -0 jq -s 'map(.bytes_out) | add' m.emf
+		assert_equal "$output" "$bytes"
+	done
+	# "-" is standard error; the default interval writes one line at exit
+	run -0 --separate-stderr trade-gen --simulated -n 10 --metrics -
+	assert_equal "$(jq -c .records_out <<<"$stderr")" 10
+	# a file that cannot be opened is a configuration error
+	run -78 --separate-stderr trade-gen -n 1 --metrics /nonexistent/m.emf
+	[[ $stderr == *"cannot open metrics file"* ]]
+	run -64 --separate-stderr trade-gen -n 1 --metrics-interval 0s
+}
+
 # ---- the manual ------------------------------------------------------------
 
 @test "--help mirrors the man page SYNOPSIS; -V prints the version" {

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "err.h"
 #include "gen.h"
+#include "metrics.h"
 #include "out.h"
 #include "parse.h"
 #include "run.h"
@@ -43,6 +44,8 @@ enum {
 	OPT_LATE,
 	OPT_LATE_BY,
 	OPT_HEADER,
+	OPT_METRICS,
+	OPT_METRICS_INTERVAL,
 };
 
 static const struct option longopts[] = {
@@ -65,6 +68,8 @@ static const struct option longopts[] = {
 	{ "late-by",      required_argument, NULL, OPT_LATE_BY },
 	{ "format",       required_argument, NULL, 'f' },
 	{ "header",       no_argument,       NULL, OPT_HEADER },
+	{ "metrics",      required_argument, NULL, OPT_METRICS },
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ "config",       required_argument, NULL, KIN_OPT_CONFIG },
 	{ "verbose",      no_argument,       NULL, 'v' },
 	{ "quiet",        no_argument,       NULL, 'q' },
@@ -109,6 +114,8 @@ struct opts {
 	int64_t late_by_ms;
 	enum tg_format format;
 	int header;
+	char *metrics;          /* owned */
+	int64_t metrics_ms;
 };
 
 static void
@@ -121,6 +128,7 @@ usage(FILE *f)
 	    "[--fields list]\n"
 	    "                 [--header] [--keys k] [--late fraction] "
 	    "[--late-by duration]\n"
+	    "                 [--metrics file] [--metrics-interval duration]\n"
 	    "                 [--price-model uniform | walk] [--seed n] "
 	    "[--simulated]\n"
 	    "                 [--start time] [--tickers-file file] "
@@ -137,6 +145,7 @@ opts_init(struct opts *o)
 	o->model = TG_UNIFORM;
 	o->format = TG_JSON;
 	o->late_by_ms = 60000;
+	o->metrics_ms = 60000;
 }
 
 static void
@@ -147,6 +156,7 @@ opts_release(struct opts *o)
 	free(o->tickers_file);
 	free(o->tz);
 	free(o->start);
+	free(o->metrics);
 }
 
 static int
@@ -286,6 +296,15 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 		return 0;
 	case OPT_HEADER:
 		o->header = 1;
+		return 0;
+	case OPT_METRICS:
+		return set_str(&o->metrics, arg, err);
+	case OPT_METRICS_INTERVAL:
+		if (kin_parse_duration_ms(arg, &o->metrics_ms, err) < 0)
+			return -1;
+		if (o->metrics_ms < 1)
+			return kin_seterr(err, "metrics interval %s is under "
+			    "1ms", arg);
 		return 0;
 	default:
 		if (kin_cli_apply(&o->cli, opt, arg) < 0)
@@ -531,7 +550,8 @@ reload(void *ctx)
 	    n.format != o->format || n.header != o->header ||
 	    !same(n.tickers, o->tickers) ||
 	    !same(n.tickers_file, o->tickers_file) || !same(n.tz, o->tz) ||
-	    !same(n.start, o->start)) {
+	    !same(n.start, o->start) || !same(n.metrics, o->metrics) ||
+	    n.metrics_ms != o->metrics_ms) {
 		kin_warn(prog, "config reloaded: options that shape the records "
 		    "changed; they apply at the next start");
 		changed = 1;
@@ -553,6 +573,7 @@ run(struct opts *o)
 	struct tg_gen g;
 	struct tg_out out;
 	struct tg_plan plan;
+	struct kin_metrics met;
 	enum tg_zone zone;
 	uint64_t seed;
 	int st;
@@ -616,6 +637,22 @@ run(struct opts *o)
 		tg_evtime_release(&et);
 		return KIN_EX_SOFTWARE;
 	}
+	if (o->metrics != NULL) {
+		if (kin_metrics_init(&met, o->metrics, prog, o->metrics_ms,
+		    err) < 0 ||
+		    (plan.mi_records = kin_metrics_counter(&met, "records_out",
+		    KIN_UNIT_COUNT, err)) < 0 ||
+		    (plan.mi_bytes = kin_metrics_counter(&met, "bytes_out",
+		    KIN_UNIT_BYTES, err)) < 0) {
+			kin_warn(prog, "--metrics: %s", err);
+			kin_metrics_release(&met);
+			tg_out_release(&out);
+			tg_gen_release(&g);
+			tg_evtime_release(&et);
+			return KIN_EX_CONFIG;
+		}
+		plan.met = &met;
+	}
 	struct reload_ctx rctx = { o, &plan };
 
 	plan.hup = &hup;
@@ -633,6 +670,8 @@ run(struct opts *o)
 		kin_warn(prog, "cannot write to stdout: %s", strerror(errno));
 		st = KIN_EX_IOERR;
 	}
+	if (plan.met != NULL)
+		kin_metrics_release(&met);
 	tg_out_release(&out);
 	tg_gen_release(&g);
 	tg_evtime_release(&et);

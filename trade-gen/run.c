@@ -49,7 +49,41 @@ tg_plan_records_within(const struct tg_plan *p, int64_t dur_us)
 struct progress {
 	int64_t t0, last;
 	uint64_t last_n;
+	/* metrics: what was counted so far, next line due (monotonic) */
+	uint64_t m_n, m_bytes;
+	int64_t m_next;
+	int m_warned;
 };
+
+/* Counted per chunk, not per record.  A write failure is reported once;
+ * the counters keep their values for the next line, as in the other
+ * programs. */
+static void
+metrics(const struct tg_plan *p, struct tg_out *o, struct progress *pr,
+    uint64_t n, int flush)
+{
+	char err[KIN_ERRLEN];
+	int64_t now;
+	int rc;
+
+	if (p->met == NULL)
+		return;
+	kin_metrics_add(p->met, p->mi_records, (long long)(n - pr->m_n));
+	kin_metrics_add(p->met, p->mi_bytes,
+	    (long long)(o->bytes - pr->m_bytes));
+	pr->m_n = n;
+	pr->m_bytes = o->bytes;
+	now = kin_now_mono_us();
+	if (!flush && now < pr->m_next)
+		return;
+	pr->m_next = now + p->met->interval_us;
+	rc = flush ? kin_metrics_flush(p->met, kin_now_wall_us(), err) :
+	    kin_metrics_tick(p->met, kin_now_wall_us(), err);
+	if (rc < 0 && !pr->m_warned) {
+		kin_warn(prog, "metrics: %s (kept for the next line)", err);
+		pr->m_warned = 1;
+	}
+}
 
 static void
 progress(struct progress *pr, uint64_t n, int64_t now)
@@ -97,8 +131,10 @@ run_simulated(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 			p->reload(p->reload_ctx);
 		if (in_tick == 0)
 			t = p->start_us + tg_plan_tick_us(p, k);
-		if (add_record(g, o, t, err) < 0)
+		if (add_record(g, o, t, err) < 0) {
+			*n = i;
 			return RUN_RANGE;
+		}
 		i++;
 		if (++in_tick == p->batch) {
 			in_tick = 0;
@@ -108,6 +144,7 @@ run_simulated(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 			*n = i;
 			if ((rc = flush(o, stop, err)) != RUN_OK)
 				return rc;
+			metrics(p, o, pr, i, 0);
 			if (p->verbose)
 				progress(pr, i, kin_now_mono_us());
 		}
@@ -148,18 +185,22 @@ run_paced(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 			if ((burst & 255) == 0)
 				wall = p->has_start ? p->start_us +
 				    (kin_now_mono_us() - t0) : kin_now_wall_us();
-			if (add_record(g, o, wall, err) < 0)
+			if (add_record(g, o, wall, err) < 0) {
+				*n = i;
 				return RUN_RANGE;
+			}
 			i++;
 			if (o->len > o->high) {
 				*n = i;
 				if ((rc = flush(o, stop, err)) != RUN_OK)
 					return rc;
+				metrics(p, o, pr, i, 0);
 			}
 		}
 		*n = i;
 		if ((rc = flush(o, stop, err)) != RUN_OK)
 			return rc;
+		metrics(p, o, pr, i, 0);
 		if (p->verbose)
 			progress(pr, i, now);
 		if (p->limit != 0 && i >= p->limit)
@@ -184,10 +225,13 @@ tg_run(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 	struct progress pr;
 	uint64_t n = 0;
 	int64_t end;
-	int rc;
+	int rc, frc = RUN_IOERR;
 
 	pr.t0 = pr.last = kin_now_mono_us();
 	pr.last_n = 0;
+	pr.m_n = pr.m_bytes = 0;
+	pr.m_next = 0;
+	pr.m_warned = 0;
 	if (p->header)
 		o->len = (size_t)(tg_gen_csv_header(g, o->buf + o->len) - o->buf);
 	if (p->simulated)
@@ -197,7 +241,8 @@ tg_run(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 	if (rc == RUN_OK || rc == RUN_RANGE) {
 		/* Whole lines made before an error or a stop still go out. */
 		char ferr[KIN_ERRLEN];
-		int frc = flush(o, stop, ferr);
+
+		frc = flush(o, stop, ferr);
 
 		if (frc != RUN_OK && rc == RUN_OK) {
 			rc = frc;
@@ -205,6 +250,9 @@ tg_run(struct tg_gen *g, struct tg_out *o, const struct tg_plan *p,
 				memcpy(err, ferr, KIN_ERRLEN);
 		}
 	}
+	/* The last partial interval; what a failed write did get out
+	 * (o->bytes) counts, the records of a failed chunk do not. */
+	metrics(p, o, &pr, frc == RUN_OK ? n : pr.m_n, 1);
 	if (p->verbose && rc != RUN_IOERR) {
 		end = kin_now_mono_us();
 		kin_warn(prog, "%" PRIu64 " records in %.3f s, %.0f records/s",

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "gen.h"
+#include "metrics.h"
 #include "out.h"
 
 struct tg_plan {
@@ -26,6 +27,11 @@ struct tg_plan {
 	const volatile sig_atomic_t *hup;
 	void (*reload)(void *ctx);
 	void *reload_ctx;
+	/* --metrics: records_out and bytes_out are added per written chunk
+	 * and a line goes out at most once per interval, checked against
+	 * CLOCK_MONOTONIC after each chunk; NULL for none. */
+	struct kin_metrics *met;
+	int mi_records, mi_bytes;
 };
 
 /* Offset of tick k from the start, microseconds. */

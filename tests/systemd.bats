@@ -253,8 +253,10 @@ teardown() {
 	make_fakes
 	export FAKE_EXIT_kin_window=1 FAKE_EOF_EXIT_kin_write=0
 	start_unit kin-pipeline@.service
-	# kin-read only ends when its stdout's reader is gone
+	# kin-read only ends when its stdout's reader is gone; TERM only once
+	# it has its handler (logged before 'up'), or it dies of the signal
 	wait_for count 'kin_window up' 1
+	wait_for count 'kin_read up' 1
 	kill -TERM -- "-$mainpid"
 	wait_for ended
 	run -0 cat "$BATS_TEST_TMPDIR/status"

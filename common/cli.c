@@ -231,3 +231,15 @@ kin_config_load(const char *path, const struct option *longopts,
 	fclose(f);
 	return rc;
 }
+
+int
+kin_set_str(char **dst, const char *arg, char *err)
+{
+	char *s = strdup(arg);
+
+	if (s == NULL)
+		return kin_seterr(err, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 0;
+}

@@ -44,6 +44,9 @@ void kin_cli_release(struct kin_cli *c);
 /* Apply a shared option: returns 1 if opt was one (handled), 0 if not,
  * -1 when out of memory.  'h' and 'V' are left to the program. */
 int kin_cli_apply(struct kin_cli *c, int opt, const char *arg);
+/* Replace the owned string *dst with a copy of arg (for option values
+ * that may be set twice: command line, config file, reload). */
+int kin_set_str(char **dst, const char *arg, char *err);
 /* Print "prog VERSION" to stdout. */
 void kin_cli_version(const struct kin_cli *c);
 

@@ -82,18 +82,6 @@ usage(FILE *f)
 }
 
 static int
-set_str(char **dst, const char *arg, char *err)
-{
-	char *s = strdup(arg);
-
-	if (s == NULL)
-		return kin_seterr(err, "out of memory");
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
-static int
 apply(void *ctx, int c, const char *arg, char *err)
 {
 	struct opts *o = ctx;
@@ -106,7 +94,7 @@ apply(void *ctx, int c, const char *arg, char *err)
 		return 0;
 	switch (c) {
 	case 'k':
-		return set_str(&o->key, arg, err);
+		return kin_set_str(&o->key, arg, err);
 	case 'a': {
 		char **n = realloc(o->agg, (size_t)(o->nagg + 1) * sizeof *n);
 
@@ -114,30 +102,30 @@ apply(void *ctx, int c, const char *arg, char *err)
 			return kin_seterr(err, "out of memory");
 		o->agg = n;
 		o->agg[o->nagg] = NULL;
-		if (set_str(&o->agg[o->nagg], arg, err) < 0)
+		if (kin_set_str(&o->agg[o->nagg], arg, err) < 0)
 			return -1;
 		o->nagg++;
 		return 0;
 	}
 	case OPT_OHLC:
-		return set_str(&o->ohlc, arg, err);
+		return kin_set_str(&o->ohlc, arg, err);
 	case 't':
-		return set_str(&o->time_field, arg, err);
+		return kin_set_str(&o->time_field, arg, err);
 	case OPT_TZ:
-		return set_str(&o->tz, arg, err);
+		return kin_set_str(&o->tz, arg, err);
 	case OPT_LATE:
-		return set_str(&o->late, arg, err);
+		return kin_set_str(&o->late, arg, err);
 	case OPT_ERRORS:
-		return set_str(&o->errors, arg, err);
+		return kin_set_str(&o->errors, arg, err);
 	case OPT_STATE:
-		return set_str(&o->state, arg, err);
+		return kin_set_str(&o->state, arg, err);
 	case OPT_METRICS:
-		return set_str(&o->metrics, arg, err);
+		return kin_set_str(&o->metrics, arg, err);
 	case OPT_METRICS_INTERVAL:
 		dur = &o->metrics_interval;
 		break;
 	case 'f':
-		return set_str(&o->format, arg, err);
+		return kin_set_str(&o->format, arg, err);
 	case 'J':
 		o->envelope = 1;
 		return 0;
@@ -161,7 +149,7 @@ apply(void *ctx, int c, const char *arg, char *err)
 		for (int i = 0; eq && eq[1] && i < 4; i++)
 			if (strlen(what[i]) == (size_t)(eq - arg) &&
 			    memcmp(what[i], arg, (size_t)(eq - arg)) == 0)
-				return set_str(&o->rename[i], eq + 1, err);
+				return kin_set_str(&o->rename[i], eq + 1, err);
 		return kin_seterr(err, "bad --rename '%s': expected key=NAME, "
 		    "start=NAME, end=NAME or count=NAME", arg);
 	}

@@ -109,17 +109,6 @@ static void usage(FILE *f)
 "       kin-write -h | -V\n");
 }
 
-static int set_str(char **dst, const char *arg, char *err)
-{
-	char *s = strdup(arg);
-
-	if (!s)
-		return kin_seterr(err, "out of memory");
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 static int parse_delim(const char *s, int *out, char *err)
 {
 	if (s[0] && !s[1]) {
@@ -179,12 +168,12 @@ static int apply(void *ctx, int opt, const char *arg, char *err)
 		if (!*arg)
 			return kin_seterr(err, "the partition key is empty");
 		o->keymodes |= 1;
-		return set_str(&o->key, arg, err);
+		return kin_set_str(&o->key, arg, err);
 	case 'K':
 		if (!*arg)
 			return kin_seterr(err, "the key field is empty");
 		o->keymodes |= 2;
-		return set_str(&o->key_field, arg, err);
+		return kin_set_str(&o->key_field, arg, err);
 	case OPT_RANDOM_KEY:
 		o->keymodes |= 4;
 		o->in.random_key = 1;
@@ -192,7 +181,7 @@ static int apply(void *ctx, int opt, const char *arg, char *err)
 	case OPT_HASH_FIELD:
 		if (!*arg)
 			return kin_seterr(err, "the hash key field is empty");
-		return set_str(&o->hash_field, arg, err);
+		return kin_set_str(&o->hash_field, arg, err);
 	case OPT_AGGREGATE:
 		o->w.aggregate = 1;
 		return 0;
@@ -236,7 +225,7 @@ static int apply(void *ctx, int opt, const char *arg, char *err)
 		o->w.ordered = 1;
 		return 0;
 	case OPT_DEAD_LETTER:
-		return set_str(&o->dead_letter, arg, err);
+		return kin_set_str(&o->dead_letter, arg, err);
 	case OPT_MAX_BUFFERED:
 		if (kin_parse_size(arg, &sz, err) < 0)
 			return -1;
@@ -254,9 +243,9 @@ static int apply(void *ctx, int opt, const char *arg, char *err)
 		o->request_timeout_ms = ms;
 		return 0;
 	case OPT_CHECKPOINT:
-		return set_str(&o->checkpoint, arg, err);
+		return kin_set_str(&o->checkpoint, arg, err);
 	case OPT_METRICS:
-		return set_str(&o->metrics, arg, err);
+		return kin_set_str(&o->metrics, arg, err);
 	case OPT_METRICS_INTERVAL:
 		if (kin_parse_duration_ms(arg, &ms, err) < 0)
 			return -1;

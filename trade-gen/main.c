@@ -166,18 +166,6 @@ same(const char *a, const char *b)
 }
 
 static int
-set_str(char **dst, const char *arg, char *err)
-{
-	char *s = strdup(arg);
-
-	if (s == NULL)
-		return kin_seterr(err, "out of memory");
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
-static int
 parse_fields(struct opts *o, const char *arg, char *err)
 {
 	const char *s = arg;
@@ -248,9 +236,9 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 		o->seed_set = 1;
 		return 0;
 	case 't':
-		return set_str(&o->tickers, arg, err);
+		return kin_set_str(&o->tickers, arg, err);
 	case OPT_TICKERS_FILE:
-		return set_str(&o->tickers_file, arg, err);
+		return kin_set_str(&o->tickers_file, arg, err);
 	case OPT_KEYS:
 		return kin_parse_int(arg, 1, TG_TICKERS_MAX, &o->keys, err);
 	case OPT_PRICE_MODEL:
@@ -268,9 +256,9 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 		o->utc = 1;
 		return 0;
 	case OPT_TZ:
-		return set_str(&o->tz, arg, err);
+		return kin_set_str(&o->tz, arg, err);
 	case OPT_START:
-		return set_str(&o->start, arg, err);
+		return kin_set_str(&o->start, arg, err);
 	case OPT_SIMULATED:
 		o->simulated = 1;
 		return 0;
@@ -298,7 +286,7 @@ apply_opt(struct opts *o, int opt, const char *arg, char *err)
 		o->header = 1;
 		return 0;
 	case OPT_METRICS:
-		return set_str(&o->metrics, arg, err);
+		return kin_set_str(&o->metrics, arg, err);
 	case OPT_METRICS_INTERVAL:
 		if (kin_parse_duration_ms(arg, &o->metrics_ms, err) < 0)
 			return -1;

@@ -9,6 +9,7 @@
 # shellcheck disable=SC2016 # awk programs
 
 load helpers/common
+load helpers/efo
 
 MOCK="$KIN_ROOT/infra/local/kinesis-mock"
 
@@ -41,53 +42,6 @@ teardown() {
 	[ ! -s "$T/err" ] || { echo '--- err'; tail -n 20 "$T/err"; }
 	[ -z "${DDB_STATE:-}" ] || "$KIN_LOCAL" --state-dir "$DDB_STATE" stop
 	return 0
-}
-
-stream_active() {
-	[ "$(aws_local kinesis describe-stream-summary --stream-name "$1" \
-		--query StreamDescriptionSummary.StreamStatus --output text)" = ACTIVE ]
-}
-
-# create STREAM SHARDS
-create() {
-	aws_local kinesis create-stream --stream-name "$1" --shard-count "$2"
-	wait_for stream_active "$1"
-}
-
-# put_range STREAM FROM TO: records rNNNNN (key kN) for FROM..TO-1, 500 a
-# PutRecords call of the AWS CLI, in order, each call checked.
-put_range() {
-	local s=$1 i=$2 to=$3 n failed f="$T/put.json"
-	while [ "$i" -lt "$to" ]; do
-		n=$((to - i < 500 ? to - i : 500))
-		awk -v s="$s" -v a="$i" -v n="$n" 'BEGIN {
-			printf "{\"StreamName\":\"%s\",\"Records\":[", s
-			for (k = a; k < a + n; k++)
-				printf "%s{\"Data\":\"r%05d\",\"PartitionKey\":\"k%d\"}",
-				    (k > a ? "," : ""), k, k
-			print "]}" }' >"$f"
-		failed=$(aws_local kinesis put-records --cli-input-json "file://$f" \
-			--query FailedRecordCount --output text) || return 1
-		[ "$failed" = 0 ] || { echo "put_range: $failed failed" >&2; return 1; }
-		i=$((i + n))
-	done
-}
-
-expected() { awk -v a="$1" -v b="$2" 'BEGIN { for (k = a; k < b; k++) printf "r%05d\n", k }'; }
-
-# per_shard_order FILE: lines "shard<TAB>seq<TAB>data" out of order within
-# a shard (sequence numbers compared as strings of digits, not doubles).
-per_shard_order() {
-	awk -F'\t' '{
-		s = $2 ""; d = $3 ""
-		if ($1 in seq) {
-			if (length(s) < length(seq[$1]) ||
-			    (length(s) == length(seq[$1]) && s <= seq[$1]) ||
-			    d <= data[$1])
-				bad++
-		}
-		seq[$1] = s; data[$1] = d
-	} END { print bad + 0 }' "$1"
 }
 
 lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }

@@ -111,7 +111,7 @@ lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 		>"$t/out" 2>"$t/err" 3>&- &
 	BG+=($!)
 	put_range eresub 0 1500
-	wait "${BG[0]}"
+	wait "${BG[0]}" || { cat "$t/err"; false; }
 	cut -f3 "$t/out" | sort >"$t/got"
 	expected 0 1500 >"$t/want"
 	run -0 cmp "$t/got" "$t/want"

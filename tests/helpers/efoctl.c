@@ -138,7 +138,9 @@ discover(struct kin_client *c, const char *stream, struct table *t,
 
 	if (kin_list_shards(c, stream, NULL, &v, &n, &ae, err) < 0) {
 		kin_warn(PROG, "%s", err);
-		return kin_exit_status(&ae);
+		/* kinesis-mock rate-limits ListShards as the service does: a
+		 * throttle or a dropped connection waits for the next round */
+		return kin_aws_retryable(ae.kind) ? 0 : kin_exit_status(&ae);
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct sh *s = add(t, v[i].id, v[i].parent, v[i].adjacent_parent);

@@ -210,6 +210,10 @@ seconds_ms(struct cur *c, int64_t *ms)
 			return -1;
 		m /= p10;
 	}
+	/* past 2^50 ms (year 37648) the library's double is no longer
+	 * exact to the millisecond: leave such a time to it */
+	if (m > (int64_t)1 << 50)
+		return -1;
 	*ms = m;
 	return 0;
 }

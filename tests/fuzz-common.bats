@@ -3,7 +3,8 @@
 # from its committed seed corpus under ASan and UBSan: common/'s parsers
 # (JSON, GetRecords and PutRecords answers, base64, times and durations),
 # and the programs' fast parsers against them (kin-read's GetRecords fast
-# path and KPL de-aggregator, kin-write's PutRecords scanner).
+# path, KPL de-aggregator and -f format, kin-write's PutRecords scanner and
+# -J envelope reader).
 # `make fuzz` runs them for longer (FUZZ_SECONDS, default 300).
 # KIN_FUZZ_SECONDS sets the time here (default 8 s each).
 
@@ -56,3 +57,5 @@ fuzz() {
 @test "fuzz_page: kin-read's GetRecords fast path agrees with the library" { fuzz page; }
 @test "fuzz_putscan: kin-write's PutRecords scanner agrees with the library" { fuzz putscan; }
 @test "fuzz_deagg: kin-read's KPL de-aggregator" { fuzz deagg; }
+@test "fuzz_fmt: kin-read's -f format renders what its man page says" { fuzz fmt; }
+@test "fuzz_envelope: kin-write's -J reader agrees with a generic JSON reading" { fuzz envelope; }

@@ -7,7 +7,7 @@
 load helpers/common
 
 DEPS="$KIN_ROOT/infra/local/install-deps"
-ALL_PKGS='make gcc libc6-dev libcurl4-openssl-dev libssl-dev libjsmn-dev curl ca-certificates awscli bats bats-assert bats-support jq python3 tzdata git openssl parallel nodejs npm mandoc shellcheck cppcheck clang libclang-rt-14-dev'
+ALL_PKGS='make gcc libc6-dev libcurl4-openssl-dev libssl-dev libjsmn-dev curl ca-certificates awscli bats bats-assert bats-support jq python3 tzdata git openssl parallel nodejs npm mandoc shellcheck cppcheck clang libclang-rt-14-dev valgrind'
 
 setup() {
 	fake="$BATS_TEST_TMPDIR/bin"

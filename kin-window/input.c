@@ -22,7 +22,7 @@ wall_ms(void)
 
 static const char *bad_slug[BAD_N] = {
 	"not_object", "invalid_json", "too_deep", "too_long", "no_key",
-	"no_time", "bad_time", "no_field", "not_number",
+	"no_time", "bad_time", "no_field", "not_number", "too_many_keys",
 };
 
 int
@@ -195,9 +195,11 @@ static int
 mapped_lines(struct run *r, const char *p, size_t n, char *err)
 {
 	const char *e = p + n, *dropped = p;
-	unsigned tickn = 0;
+	size_t tickn = 0;
 
 	while (p < e) {
+		size_t taken;
+
 		/* Give read pages back as we go, so the mapping does not
 		 * count against our memory. */
 		if (p - dropped >= (8 << 20)) {
@@ -207,20 +209,34 @@ mapped_lines(struct run *r, const char *p, size_t n, char *err)
 			    MADV_DONTNEED);
 			dropped += len;
 		}
-		const char *nl = memchr(p, '\n', (size_t)(e - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
-
 		if (got_term)
 			return IN_TERM;
-		if (len > KW_LINE_MAX) {
-			r->lineno++;
-			bad_record(r, BAD_LONG, NULL, p, 0);
-		} else if (kw_line(r, p, len, err) < 0) {
+		/* Whole runs of lines of one shape (the last line of the
+		 * file ends at e, newline or not); 64 Ki lines at a time
+		 * for the clock and the pages above. */
+		p = kw_lines(r, p, e, 65536, &taken, err);
+		if (p == NULL)
 			return IN_ERR;
+		tickn += taken;
+		if (p < e) {
+			/* One line the slow way. */
+			const char *nl = memchr(p, '\n', (size_t)(e - p));
+			size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
+
+			if (len > KW_LINE_MAX) {
+				r->lineno++;
+				bad_record(r, BAD_LONG, NULL, p, 0);
+			} else if (kw_line(r, p, len, err) < 0) {
+				return IN_ERR;
+			}
+			p += len + (nl != NULL);
+			tickn++;
 		}
-		p += len + (nl != NULL);
-		if (r->w.proctime && ++tickn % 65536 == 0 && tick(r, err) < 0)
-			return IN_ERR;
+		if (r->w.proctime && tickn >= 65536) {
+			tickn = 0;
+			if (tick(r, err) < 0)
+				return IN_ERR;
+		}
 	}
 	return IN_EOF;
 }
@@ -339,9 +355,24 @@ run_fd(struct run *r, int fd, char *err)
 		}
 		end += (size_t)n;
 		r->last_input_wall = r->now_ms ? r->now_ms : wall_ms();
-		for (;;) {
-			char *nl = memchr(buf + start, '\n', end - start);
+		/* Complete lines end at the last newline read. */
+		const char *full = memrchr(buf + start, '\n', end - start);
 
+		for (;;) {
+			char *nl;
+
+			if (!skipping && full != NULL) {
+				size_t taken;
+				const char *at = kw_lines(r, buf + start,
+				    full + 1, SIZE_MAX, &taken, err);
+
+				if (at == NULL) {
+					rc = IN_ERR;
+					goto out;
+				}
+				start = (size_t)(at - buf);
+			}
+			nl = memchr(buf + start, '\n', end - start);
 			if (nl == NULL)
 				break;
 			if (skipping) {

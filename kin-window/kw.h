@@ -20,13 +20,15 @@
 #define KW_TIME_MIN (-62135596800000LL)  /* 0001-01-01, ms */
 #define KW_TIME_MAX (253402300799999LL)  /* 9999-12-31, ms */
 
-/* ---- scan.c: find a few top-level fields of a JSON object in one pass */
+/* ---- scan.c, value.c: a few top-level fields of a JSON object, one pass */
 enum fv_type { FV_NONE = 0, FV_STR, FV_NUM, FV_LIT, FV_OBJ, FV_ARR };
 struct fval {
 	const char *p;     /* strings: content without quotes; else raw text */
 	uint32_t n;
 	uint8_t type;      /* enum fv_type */
 	uint8_t esc;       /* string has a backslash escape */
+	uint8_t dok;       /* numbers: d holds the value (read on the way) */
+	double d;
 };
 /* The shape of the last line read the slow way: the bytes between its
  * values (braces, names, colons, blanks) and the kind of each value.  A
@@ -41,6 +43,7 @@ struct shape {
 	uint8_t type[KW_SHAPE_MAX];
 	char lit[KW_SHAPE_LIT];
 	uint16_t used;
+	uint64_t slots;    /* bit i: field slot i is among the values */
 };
 struct scanner {
 	int nf;
@@ -58,6 +61,14 @@ void scan_release(struct scanner *s);
 /* Slot of field name (added if new); -1 when KW_MAXFIELDS are used. */
 int scan_field(struct scanner *s, const char *name);
 int scan_record(struct scanner *s, const char *p, size_t n, struct fval *out);
+/* The line at p read as the last shape, its end found on the way: returns
+ * the end (the '\n' after the line, or e) or NULL when the line is not of
+ * that shape (read it with scan_record).  Fills only the shape's slots. */
+const char *scan_line(const struct scanner *s, const char *p, const char *e,
+    struct fval *out);
+/* End of the JSON number at p, or NULL. */
+const char *kw_num_end(const char *p, const char *e);
+extern const double kw_pow10[23];   /* 1e0 .. 1e22, exact */
 /* A JSON number (or a string holding one) as a double: 0 or -1. */
 int fval_num(const struct fval *v, double *out);
 /* Raw JSON text of a value (strings with their quotes). */
@@ -73,6 +84,10 @@ struct timeparse {
 	int cache_ok;
 	int cache_zoned;       /* -1: cache_off not computed for this minute */
 	int64_t cache_off;     /* local minus UTC, ms, for zone-less text */
+	char last[32];         /* the last text read, and its time */
+	uint32_t last_n;       /* 0: none (an empty text never parses) */
+	uint8_t last_type;
+	int64_t last_ms;
 };
 void time_init(struct timeparse *t, enum time_fmt fmt, struct kin_tz *tz);
 int time_parse(struct timeparse *t, const struct fval *v, int64_t *ms);
@@ -226,6 +241,7 @@ struct win {
 	int64_t lateness;
 	int64_t delay;
 	int proctime;
+	uint64_t max_keys;           /* live keys at most; 0 = no limit */
 	/* time */
 	int have_ts;
 	int64_t max_ts;
@@ -235,6 +251,7 @@ struct win {
 	int64_t cleanup_due;         /* next pane cleanup */
 	int due_dirty;               /* recompute due before comparing */
 	uint64_t seq;
+	int64_t pc_lo, pc_hi, pc_idx, pc_elast;   /* pane_of's last answer */
 	/* panes */
 	unsigned char *pool;
 	size_t stride;
@@ -269,9 +286,15 @@ pane_st(const struct win *w, const struct pane *p)
 	return (unsigned char *)(uintptr_t)(p + 1) + w->ext;
 }
 /* Add a record: key bytes, time.  Returns 0 added, 1 late (all its windows
- * are past lateness), -1 out of memory (err). */
+ * are past lateness), 2 a new key while max_keys are live (not added), -1
+ * out of memory (err). */
 int win_add(struct win *w, const char *key, size_t klen, uint64_t h,
     const struct recin *r, char *err);
+/* The parts of win_add (sliding and tumbling windows only): is a record
+ * at t late; add a record that is not late to key id kid. */
+int win_late(struct win *w, int64_t t);
+int win_add_id(struct win *w, uint32_t kid, const struct recin *r,
+    char *err);
 /* Move the watermark (event time) or the clock (processing time, now-1)
  * and fire what is due; 0 or -1 (output failed). */
 int win_advance(struct win *w, int64_t wm, char *err);

@@ -301,6 +301,7 @@ setup(struct run *r, struct opts *o, char *err)
 		return -1;
 	/* windows */
 	r->w.proctime = o->time_field == NULL;
+	r->w.max_keys = o->max_keys;
 	r->w.delay = o->delay;
 	r->w.lateness = o->lateness;
 	if (o->has_gap) {

@@ -306,7 +306,7 @@ put_raw_text(struct kin_buf *b, const char *p, size_t n, enum tpl_mod mod,
 	if (mod == TM_JSON)
 		return kin_buf_add(b, p, n, err);
 	if (mod == TM_JAVA && n && p[0] != '"' && p[0] != '{' && p[0] != '[') {
-		struct fval v = { p, (uint32_t)n, FV_NUM, 0 };
+		struct fval v = { p, (uint32_t)n, FV_NUM, 0, 0, 0 };
 		double d;
 		char tmp[40];
 

@@ -18,7 +18,7 @@
 const char *bad_what[BAD_N] = {
 	"not a JSON object", "invalid JSON", "nested too deeply",
 	"line too long", "missing key field", "missing time field",
-	"bad time", "missing field", "not a number",
+	"bad time", "missing field", "not a number", "too many keys",
 };
 
 int
@@ -98,21 +98,28 @@ side_line(struct side *s, const char *p, size_t n)
 }
 
 void
-bad_record(struct run *r, enum bad_kind k, const char *detail,
-    const char *p, size_t n)
+bad_record_at(struct run *r, long long lineno, enum bad_kind k,
+    const char *detail, const char *p, size_t n)
 {
 	if (r->bad[k]++ == 0) {
-		r->bad_first[k] = r->lineno;
+		r->bad_first[k] = lineno;
 		r->bad_src[k] = r->src;
 		if (!r->o->cli.quiet)
 			kin_warn(PROG, "%s:%lld: %s%s%s (reported once; later "
-			    "ones are counted)", r->src, r->lineno, bad_what[k],
+			    "ones are counted)", r->src, lineno, bad_what[k],
 			    detail ? " " : "", detail ? detail : "");
 	} else if (r->o->cli.verbose) {
-		kin_warn(PROG, "%s:%lld: %s%s%s", r->src, r->lineno,
+		kin_warn(PROG, "%s:%lld: %s%s%s", r->src, lineno,
 		    bad_what[k], detail ? " " : "", detail ? detail : "");
 	}
 	side_line(&r->errf, p, n);
+}
+
+void
+bad_record(struct run *r, enum bad_kind k, const char *detail,
+    const char *p, size_t n)
+{
+	bad_record_at(r, r->lineno, k, detail, p, n);
 }
 
 static char quoted[300];
@@ -141,6 +148,7 @@ win_fresh(struct run *r, struct win *fresh, char *err)
 	fresh->gran = r->w.gran, fresh->gap = r->w.gap;
 	fresh->lateness = r->w.lateness, fresh->delay = r->w.delay;
 	fresh->proctime = r->w.proctime;
+	fresh->max_keys = r->w.max_keys;
 	return win_init(fresh, &r->g, &r->em, err);
 }
 
@@ -290,13 +298,63 @@ build_key(struct run *r, struct kin_buf *k, const struct fval *v, char *err)
  * control line, a read that may move the buffer, the clock, the end)
  * drains the queue first. */
 
+/* The rest of a scanned line: numbers, time, key, hash.  0 when it is
+ * ready to queue; else its bad kind (the slot of the field in *slot).
+ * Nothing here changes the run. */
+static int
+prep(struct run *r, struct pend *q, int *slot, char *err)
+{
+	const struct fval *v = q->v;
+
+	for (int i = 0; i < r->g.nnum; i++)
+		if (fval_num(&v[r->g.numfield[i]], &q->num[i]) < 0) {
+			*slot = r->g.numfield[i];
+			return 1 + BAD_NOTNUM;
+		}
+	if (r->timeslot >= 0) {
+		if (time_parse(&r->tp, &v[r->timeslot], &q->ts) < 0) {
+			*slot = r->timeslot;
+			return 1 + BAD_TIME;
+		}
+	} else {
+		q->ts = r->now_ms;
+	}
+	/* One plain string key, few keys: dequeue finds its id by its text
+	 * (key_id); else the encoded key and its hash now, so the key map
+	 * can be fetched ahead. */
+	q->keyready = 0;
+	if (r->nkey == 1 && v[r->keyslot[0]].type == FV_STR &&
+	    !v[r->keyslot[0]].esc && v[r->keyslot[0]].n <= 16 &&
+	    r->w.km.live <= KW_KCACHE_KEYS && !r->w.gap)
+		return 0;
+	if (build_key(r, &q->key, v, err) < 0) {
+		*slot = -1;
+		return 1 + BAD_JSON;
+	}
+	q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
+	q->keyready = 1;
+	return 0;
+}
+
+/* Queue the record prepared at the tail. */
+static void
+commit(struct run *r, struct pend *q, const char *p, size_t n)
+{
+	q->line = p;
+	q->len = n;
+	q->lineno = r->lineno;
+	if (r->w.km.slot && q->keyready)
+		__builtin_prefetch(&r->w.km.slot[(uint32_t)q->h & r->w.km.mask]);
+	r->qn++;
+}
+
 /* Take a line apart and queue it; bad lines are reported here. */
 static int
 enqueue(struct run *r, const char *p, size_t n, char *err)
 {
 	struct pend *q = &r->q[(r->qhead + r->qn) % KW_QUEUE];
 	struct fval *v = q->v;
-	int rc;
+	int rc, slot;
 
 	rc = scan_record(&r->sc, p, n, v);
 	if (rc != SCAN_OK) {
@@ -319,32 +377,13 @@ enqueue(struct run *r, const char *p, size_t n, char *err)
 			return 0;
 		}
 	}
-	for (int i = 0; i < r->g.nnum; i++)
-		if (fval_num(&v[r->g.numfield[i]], &q->num[i]) < 0) {
-			bad_record(r, BAD_NOTNUM,
-			    qname(r->sc.name[r->g.numfield[i]]), p, n);
-			return 0;
-		}
-	if (r->timeslot >= 0) {
-		if (time_parse(&r->tp, &v[r->timeslot], &q->ts) < 0) {
-			bad_record(r, BAD_TIME, qname(r->sc.name[r->timeslot]),
-			    p, n);
-			return 0;
-		}
-	} else {
-		q->ts = r->now_ms;
-	}
-	if (build_key(r, &q->key, v, err) < 0) {
-		bad_record(r, BAD_JSON, "(key)", p, n);
+	rc = prep(r, q, &slot, err);
+	if (rc > 0) {
+		bad_record(r, (enum bad_kind)(rc - 1), slot >= 0 ?
+		    qname(r->sc.name[slot]) : "(key)", p, n);
 		return 0;
 	}
-	q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
-	q->line = p;
-	q->len = n;
-	q->lineno = r->lineno;
-	if (r->w.km.slot)
-		__builtin_prefetch(&r->w.km.slot[(uint32_t)q->h & r->w.km.mask]);
-	r->qn++;
+	commit(r, q, p, n);
 	return 0;
 }
 
@@ -357,7 +396,7 @@ prefetch_stage(struct run *r, int i, int stage)
 	uint64_t sl;
 	uint32_t id;
 
-	if (m->slot == NULL)
+	if (m->slot == NULL || !q->keyready)
 		return;
 	sl = m->slot[(uint32_t)q->h & m->mask];
 	id = (uint32_t)sl;
@@ -374,27 +413,144 @@ prefetch_stage(struct run *r, int i, int stage)
 	}
 }
 
+/* Up to 16 bytes as two words, overlapping when n > 8: with n, equal
+ * words mean equal bytes, and no byte past p + n is read. */
+static inline void
+words16(const char *p, size_t n, uint64_t *w0, uint64_t *w1)
+{
+	uint32_t a, b;
+
+	*w0 = *w1 = 0;
+	if (n >= 8) {
+		memcpy(w0, p, 8);
+		memcpy(w1, p + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		*w0 = (uint64_t)a << 32 | b;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			*w0 = *w0 << 8 | (unsigned char)p[i];
+	}
+}
+
+/* Key ids of recent one-string keys, by their text: most runs have few
+ * keys, and then a record's key needs neither its encoded bytes nor their
+ * hash.  An entry is only a guess, checked against the key map. */
+static inline struct kcache *
+kc_slot(struct run *r, const struct fval *f, uint64_t *w0, uint64_t *w1)
+{
+	words16(f->p, f->n, w0, w1);
+	return &r->kc[((*w0 ^ *w1 * 0x9e3779b97f4a7c15ULL ^ f->n) *
+	    0xbf58476d1ce4e5b9ULL) >> (64 - KW_KCACHE_BITS)];
+}
+
+/* The id of the record's key, new or not; 0 and *full when the key is
+ * new and --max-keys keys are live, 0 alone when out of memory (err). */
+static uint32_t
+key_id(struct run *r, struct pend *q, int *full, char *err)
+{
+	struct keymap *m = &r->w.km;
+	struct kcache *c = NULL;
+	uint64_t w0 = 0, w1 = 0;
+	uint32_t kid;
+	int created;
+
+	*full = 0;
+	if (!q->keyready) {
+		const struct fval *f = &q->v[r->keyslot[0]];
+
+		c = kc_slot(r, f, &w0, &w1);
+		if (c->n == f->n && c->w0 == w0 && c->w1 == w1 &&
+		    c->kid < m->nk) {
+			const struct kkey *k = &m->k[c->kid];
+			const char *kb = kkey_bytes(k);
+			uint64_t x0, x1;
+
+			if (k->len == f->n + 5 && kb[0] == 's') {
+				words16(kb + 5, f->n, &x0, &x1);
+				if (x0 == w0 && x1 == w1)
+					return c->kid;
+			}
+		}
+		if (build_key(r, &q->key, q->v, err) < 0)
+			return 0;
+		q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
+		q->keyready = 1;
+	}
+	kid = keymap_find(m, q->key.p ? q->key.p : "", q->key.len, q->h);
+	if (kid == 0) {
+		if (r->w.max_keys && m->live >= r->w.max_keys) {
+			*full = 1;
+			return 0;
+		}
+		kid = keymap_get(m, q->key.p ? q->key.p : "", q->key.len, q->h,
+		    &created);
+		if (kid == 0) {
+			kin_seterr(err, "out of memory");
+			return 0;
+		}
+	}
+	if (c != NULL) {
+		c->w0 = w0;
+		c->w1 = w1;
+		c->n = q->v[r->keyslot[0]].n;
+		c->kid = kid;
+	}
+	return kid;
+}
+
+/* A record of a new key over --max-keys: rejected like a bad one. */
+static void
+key_full(struct run *r, const struct pend *q)
+{
+	char what[48];
+
+	snprintf(what, sizeof what, "(--max-keys %llu)",
+	    (unsigned long long)r->w.max_keys);
+	bad_record_at(r, q->lineno, BAD_MAXKEYS, what, q->line, q->len);
+}
+
 /* Add the oldest queued record to its windows. */
 static int
 dequeue(struct run *r, char *err)
 {
 	struct pend *q = &r->q[r->qhead];
 	struct recin in;
-	int rc;
+	int rc, full = 0;
 
 	r->qhead = (r->qhead + 1) % KW_QUEUE;
 	r->qn--;
 	in.ts = q->ts;
 	in.v = q->v;
 	in.num = q->num;
-	in.seq = ++r->w.seq;
+	in.seq = r->w.seq + 1;
 	in.line = q->line;
 	in.linelen = q->len;
-	r->records++;
-	rc = win_add(&r->w, q->key.p ? q->key.p : "", q->key.len, q->h, &in,
-	    err);
+	if (r->w.gap) {
+		if (!q->keyready) {
+			if (build_key(r, &q->key, q->v, err) < 0)
+				return -1;
+			q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
+		}
+		rc = win_add(&r->w, q->key.p ? q->key.p : "", q->key.len, q->h,
+		    &in, err);
+		full = rc == 2;
+	} else if (win_late(&r->w, in.ts)) {
+		rc = 1;
+	} else {
+		uint32_t kid = key_id(r, q, &full, err);
+
+		rc = kid ? win_add_id(&r->w, kid, &in, err) : full ? 2 : -1;
+	}
 	if (rc < 0)
 		return -1;
+	if (full) {
+		key_full(r, q);
+		return 0;
+	}
+	r->w.seq++;
+	r->records++;
 	if (rc == 1) {
 		r->late++;
 		if (r->o->cli.verbose > 1)
@@ -421,6 +577,21 @@ kw_drain(struct run *r, char *err)
 	return 0;
 }
 
+/* A record was queued: fetch ahead for the ones before it, and add the
+ * oldest once the queue is full.  The newest had its slot fetched; the
+ * one 5 places older gets its key, the one 10 older its pane. */
+static inline int
+step(struct run *r, char *err)
+{
+	if (r->qn > 5)
+		prefetch_stage(r, r->qn - 1 - 5, 1);
+	if (r->qn > 10)
+		prefetch_stage(r, r->qn - 1 - 10, 2);
+	if (r->qn == KW_QUEUE - 1)
+		return dequeue(r, err);
+	return 0;
+}
+
 int
 kw_line(struct run *r, const char *p, size_t n, char *err)
 {
@@ -438,13 +609,43 @@ kw_line(struct run *r, const char *p, size_t n, char *err)
 		return 0;
 	if (enqueue(r, p, n, err) < 0)
 		return -1;
-	/* The newest record had its slot fetched; the one 5 places older
-	 * gets its key, the one 10 older its pane. */
-	if (r->qn > 5)
-		prefetch_stage(r, r->qn - 1 - 5, 1);
-	if (r->qn > 10)
-		prefetch_stage(r, r->qn - 1 - 10, 2);
-	if (r->qn == KW_QUEUE - 1)
-		return dequeue(r, err);
-	return 0;
+	return step(r, err);
+}
+
+/* Lines shaped like the last one (scan.c), read straight from the
+ * buffer: the scanner finds each line's end as it goes, so no search for
+ * the newline and no second pass.  A line it cannot take whole (another
+ * shape, a value to check, a control line) stops it untouched, for
+ * kw_line.  At most max lines; *taken says how many.  Returns where it
+ * stopped, or NULL (err). */
+const char *
+kw_lines(struct run *r, const char *p, const char *e, size_t max,
+    size_t *taken, char *err)
+{
+	uint64_t all = r->sc.nf >= 64 ? ~(uint64_t)0 :
+	    ((uint64_t)1 << r->sc.nf) - 1;
+	size_t k = 0;
+
+	/* Only a shape that holds every field needed. */
+	if (!r->sc.shape.ok || (r->sc.shape.slots & all) != all)
+		goto out;
+	for (; k < max && p < e; k++) {
+		struct pend *q = &r->q[(r->qhead + r->qn) % KW_QUEUE];
+		const char *end = scan_line(&r->sc, p, e, q->v);
+		int slot;
+
+		if (end == NULL || prep(r, q, &slot, err) != 0)
+			break;
+		if ((++r->lineno & 0xffff) == 0)
+			progress(r);
+		r->sc.fast++;
+		r->bytes += (size_t)(end - p) + 1;
+		commit(r, q, p, (size_t)(end - p));
+		if (step(r, err) < 0)
+			return NULL;
+		p = end + (end < e);
+	}
+out:
+	*taken = k;
+	return p;
 }

@@ -24,21 +24,31 @@ struct opts {
 	char *rename[4];   /* key, start, end, count */
 	char *metrics;     /* --metrics FILE or "-" */
 	int64_t metrics_interval;
+	unsigned long long max_keys;   /* 0: no limit */
 };
 
 enum bad_kind { BAD_NOTOBJ, BAD_JSON, BAD_DEEP, BAD_LONG, BAD_NOKEY,
-	BAD_NOTIME, BAD_TIME, BAD_NOFIELD, BAD_NOTNUM, BAD_N };
+	BAD_NOTIME, BAD_TIME, BAD_NOFIELD, BAD_NOTNUM, BAD_MAXKEYS, BAD_N };
 #define KW_QUEUE 16
 /* A record read and checked, waiting to be added (record.c). */
 struct pend {
 	struct fval *v;            /* scanner output, one per field */
 	double num[KW_MAXAGGS];
 	int64_t ts;
-	struct kin_buf key;
+	struct kin_buf key;        /* encoded key and its hash, when */
 	uint64_t h;
+	int keyready;              /* ... else key_id reads the field */
 	const char *line;
 	size_t len;
 	long long lineno;
+};
+
+/* Recent keys of one plain string field, by text (record.c). */
+#define KW_KCACHE_BITS 6
+#define KW_KCACHE_KEYS 4096   /* more live keys: encode and fetch ahead */
+struct kcache {
+	uint64_t w0, w1;
+	uint32_t n, kid;
 };
 
 struct run {
@@ -55,6 +65,7 @@ struct run {
 	int req[KW_MAXFIELDS], nreq;
 	struct pend q[KW_QUEUE];
 	int qhead, qn;
+	struct kcache kc[1 << KW_KCACHE_BITS];
 	struct side { int fd; const char *path; struct kin_buf b; } latef, errf;
 	const char *src;           /* input name for messages */
 	long long lineno;
@@ -87,10 +98,16 @@ extern const char *bad_what[BAD_N];
 
 /* record.c */
 int kw_line(struct run *r, const char *p, size_t n, char *err);
+/* Many lines at once, while they have the last line's shape; returns
+ * where it stopped (a line for kw_line, or e), NULL on error. */
+const char *kw_lines(struct run *r, const char *p, const char *e,
+    size_t max, size_t *taken, char *err);
 /* Add every queued record (before anything that must follow them). */
 int kw_drain(struct run *r, char *err);
 void bad_record(struct run *r, enum bad_kind k, const char *detail,
     const char *p, size_t n);
+void bad_record_at(struct run *r, long long lineno, enum bad_kind k,
+    const char *detail, const char *p, size_t n);
 int save_state(struct run *r, const char *id, size_t idlen, char *err);
 /* Side files (--late, --errors): buffered appends of whole lines.
  * side_flush writes what is pending; -1 (reported) when a write failed. */

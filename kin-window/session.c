@@ -215,6 +215,8 @@ sess_add(struct win *w, const char *key, size_t klen, uint64_t h,
 			return 1;
 	}
 	if (kid == 0) {
+		if (w->max_keys && w->km.live >= w->max_keys)
+			return 2;
 		kid = keymap_get(&w->km, key, klen, h, &created);
 		if (kid == 0)
 			return kin_seterr(err, "out of memory");

@@ -30,6 +30,8 @@ win_init(struct win *w, const struct aggs *g, struct emitter *em, char *err)
 	w->fired = INT64_MIN;
 	w->max_ts = INT64_MIN;
 	w->due = w->cleanup_due = INT64_MAX;
+	w->pc_lo = 0;
+	w->pc_hi = INT64_MIN;   /* no pane kept yet */
 	keymap_init(&w->km);
 	w->npool = 1;   /* pane 0 is "none" */
 	w->acc = malloc(g->size ? g->size : 1);
@@ -427,26 +429,61 @@ cleanup(struct win *w)
 	}
 }
 
+/* The pane of t and the end of its last window: divisions, so the last
+ * answer is kept (a pane's times all give the same). */
+static inline void
+pane_of(struct win *w, int64_t t, int64_t *idx, int64_t *elast)
+{
+	if (t < w->pc_lo || t >= w->pc_hi) {
+		w->pc_idx = fdiv(t, w->gran);
+		w->pc_lo = w->pc_idx * w->gran;
+		w->pc_hi = w->pc_lo + w->gran;
+		w->pc_elast = last_end(w, t);
+	}
+	*idx = w->pc_idx;
+	*elast = w->pc_elast;
+}
+
+int
+win_late(struct win *w, int64_t t)
+{
+	int64_t late = w->proctime ? 0 : w->lateness, idx, elast;
+
+	if (w->wm == INT64_MIN)
+		return 0;
+	pane_of(w, t, &idx, &elast);
+	return elast - 1 + late <= w->wm;
+}
+
 int
 win_add(struct win *w, const char *key, size_t klen, uint64_t h,
     const struct recin *r, char *err)
 {
-	int64_t t = r->ts, late = w->proctime ? 0 : w->lateness;
-	int64_t elast, idx;
-	uint32_t kid, pid;
-	struct kkey *k;
-	struct pane *p;
+	uint32_t kid;
 	int created;
 
 	if (w->gap)
 		return sess_add(w, key, klen, h, r, err);
-	elast = last_end(w, t);
-	if (elast - 1 + late <= w->wm && w->wm != INT64_MIN)
+	if (win_late(w, r->ts))
 		return 1;
-	idx = fdiv(t, w->gran);
+	if (w->max_keys && w->km.live >= w->max_keys &&
+	    keymap_find(&w->km, key, klen, h) == 0)
+		return 2;
 	kid = keymap_get(&w->km, key, klen, h, &created);
 	if (kid == 0)
 		return kin_seterr(err, "out of memory");
+	return win_add_id(w, kid, r, err);
+}
+
+int
+win_add_id(struct win *w, uint32_t kid, const struct recin *r, char *err)
+{
+	int64_t t = r->ts, late = w->proctime ? 0 : w->lateness, elast, idx;
+	uint32_t pid;
+	struct kkey *k;
+	struct pane *p;
+
+	pane_of(w, t, &idx, &elast);
 	k = &w->km.k[kid];
 	pid = k->tail;
 	if (pid == 0 || win_pane(w, pid)->start != idx) {
@@ -588,6 +625,11 @@ win_load_pane(struct win *w, const char *key, size_t klen, int64_t start,
 	struct kkey *k;
 	struct pane *p;
 
+	if (kid != 0 && created && w->max_keys && w->km.live > w->max_keys) {
+		kin_seterr(err, "the state holds more than --max-keys %llu keys",
+		    (unsigned long long)w->max_keys);
+		return NULL;
+	}
 	if (kid == 0 || (pid = pane_new(w, kid)) == 0) {
 		kin_seterr(err, "out of memory");
 		return NULL;

@@ -459,6 +459,86 @@ EOF
 	assert_output '{"start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:01:00.000Z","count":3}'
 }
 
+# A large replay, byte for byte: seeded trade-gen files (1 000 000 trades
+# of 5 tickers; 500 000 of 50 000 keys; and 200 000 trades with other
+# shapes, escapes, bad lines, late times, extra fields, CRLF, control lines
+# mixed in) through the fast paths (many lines per call, cached times and
+# keys) and the slow ones.  The checksums were taken with kin-window as it
+# was before the fast paths (commit 0fdc0c7): any change of output, late
+# or error file, or message shows here.  a-input pins trade-gen's output
+# for the seed: if that changed, the other pins must be taken again from a
+# build of that commit.
+replay() {
+	local kw="kin-window -t EVENT_TIME"
+
+	trade-gen --simulated --seed 7 --start 2024-03-01T00:00:00 -n 1000000 >a
+	trade-gen --simulated --seed 8 --start 2024-03-01T00:00:00 -r 100000 \
+	    --keys 50000 -n 500000 >b
+	# Mixed shapes and faults, every few hundred lines, on part of a.
+	head -n 200000 a | awk '
+	NR % 97 == 0 { gsub(/": /, "\":"); gsub(/, "/, ",\""); }
+	NR % 101 == 0 { sub(/"TICKER": "/, "\"TICKER\": \"\\u0058"); }
+	NR % 103 == 0 { sub(/"PRICE": /, "\"PRICE\": \""); sub(/}$/, "\"}"); }
+	NR % 107 == 0 { sub(/}$/, "e-1}"); }
+	NR % 109 == 0 { print "not json"; }
+	NR % 113 == 0 { print ""; }
+	NR % 127 == 0 { sub(/}$/, ", \"X\": [1, {\"y\": null}]}"); }
+	NR % 131 == 0 { sub(/"2024-03-0/, "\"2024-02-2"); }
+	NR % 137 == 0 { sub(/}$/, "}\r"); }
+	NR % 139 == 0 { sub(/"PRICE": [0-9.]*/, "\"PRICE\": true"); }
+	NR % 149 == 0 { sub(/, "PRICE"/, ", \"PRICE\": 1, \"PRICE\""); }
+	NR % 151 == 0 { sub(/"EVENT_TIME": "[^"]*"/, "\"EVENT_TIME\": 1709251200.5"); }
+	NR % 5003 == 0 { printf "\036{\"type\":\"note\",\"n\":%d}\n", NR; }
+	{ print }' >c
+	rm -f late errors
+	echo "a-input $(sha256sum <a | cut -c1-64)"
+	$kw --size 60s --slide 30s -a max:PRICE a >o1
+	echo "a-max $(sha256sum <o1 | cut -c1-64)"
+	# shellcheck disable=SC2002  # a pipe, not a file on stdin (mapped)
+	cat a | $kw --size 60s --slide 30s -a max:PRICE >o1p
+	echo "a-max-pipe $(sha256sum <o1p | cut -c1-64)"
+	$kw --ohlc PRICE --size 1s a >o2
+	echo "a-ohlc $(sha256sum <o2 | cut -c1-64)"
+	$kw --size 10s --slide 4s -a count -a first:PRICE -a last:PRICE \
+	    -a avg:PRICE -a stddev:PRICE -a p90:PRICE -a max_by:PRICE \
+	    -f '{start} {key} {count} {first_PRICE} {last_PRICE} {avg_PRICE} {stddev_PRICE} {p90_PRICE} {max_by_PRICE}' \
+	    a >o3
+	echo "a-aggs $(sha256sum <o3 | cut -c1-64)"
+	head -n 200000 a | $kw --gap 1500ms -a max:PRICE -a count \
+	    >o4
+	echo "a-sessions $(sha256sum <o4 | cut -c1-64)"
+	$kw --size 60s --slide 30s -a max:PRICE -a count b >o5
+	echo "b-max $(sha256sum <o5 | cut -c1-64)"
+	$kw --size 10s --slide 5s -a max:PRICE -a sum:PRICE -a count \
+	    --max-delay 1s --allowed-lateness 2s --late late \
+	    --errors errors c >o6 2>e6
+	echo "c-mixed $(sha256sum <o6 | cut -c1-64)"
+	echo "c-late $(sha256sum <late | cut -c1-64)"
+	echo "c-errors $(sha256sum <errors | cut -c1-64)"
+	echo "c-stderr $(sha256sum <e6 | cut -c1-64)"
+	$kw -k TICKER,PRICE --size 1s -a count c >o7 2>/dev/null
+	echo "c-twokeys $(sha256sum <o7 | cut -c1-64)"
+}
+
+@test "a large replay gives the same bytes as before the fast paths" {
+	replay >pins
+	run -0 cat pins
+	assert_output - <<'EOF'
+a-input 17bd0218e33c316fdee06207b3c714e84a7dc61c79ab0e94108e958548a32715
+a-max 03f5a4f82976836629222ff835a449c21f9528c49db871f279c45f504c965540
+a-max-pipe 03f5a4f82976836629222ff835a449c21f9528c49db871f279c45f504c965540
+a-ohlc 34f4a353ec7ea38bbf06071ab25f9feb8301a6f165276d8f73f21b6a754df077
+a-aggs de0116896c28563c38ab74a61ac7525491e8db7dfb402544d9dae778f113b152
+a-sessions 67b80367e1657cf68cf5520027755fed0c0dd70ca981a8492517005a4f7416b2
+b-max 83f3cfc3b6bef1e8427459f6c5107c41aae14084d8b39c4da41f1c2d5cf72a5a
+c-mixed 2ad534badb6cf5ba901ddd9ece36c876468c7e628d7c0c10cab7020d13f0046b
+c-late e0d3004eff9b683e07a755d19d6d9cd83bfed76d29e8d80f19bf37cc67533ddc
+c-errors 3c78387ee187d0f4a8e55b16503e486d203c2f7538d47858a7409e4cbee22966
+c-stderr 032c91904c881f1bb1ac34c75e9d3775536b0e65905b9ab64a0c9e5518614a9f
+c-twokeys 3352671edbfbb0be8674080863c5fe19856019eb33435fd2cd63a8283cf262ad
+EOF
+}
+
 @test "bad input: counted, reported once per kind with its line, --errors, the run goes on" {
 	{
 		echo '{"EVENT_TIME":"2026-01-01T00:00:00","TICKER":"A","PRICE":1}'

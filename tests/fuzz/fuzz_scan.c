@@ -1,5 +1,7 @@
-/* fuzz_scan.c — fuzz target for kin-window's record parser (scan.c): the
- * one-pass field scanner, the number reader and the event-time reader.
+/* fuzz_scan.c — fuzz target for kin-window's record parser (scan.c,
+ * value.c): the one-pass field scanner, the number reader and the
+ * event-time reader; and the many-lines reader (scan_line), which must
+ * agree with the one-line scanner on every line it takes.
  * LLVMFuzzerTestOneInput works under libFuzzer; built with gcc (no
  * libFuzzer) a small driver below mutates a seed corpus at random for a
  * bounded time, under ASan/UBSan.
@@ -17,7 +19,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-	static struct scanner sc;
+	static struct scanner sc, slow;
 	static struct timeparse tp[4];
 	static struct kin_tz tz;
 	static int ready;
@@ -34,6 +36,9 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		scan_field(&sc, "T");
 		scan_field(&sc, "K");
 		scan_field(&sc, "P");
+		scan_init(&slow);
+		for (int i = 0; i < sc.nf; i++)
+			scan_field(&slow, sc.name[i]);
 		if (kin_tz_load(&tz, "+01:30", err) < 0)
 			return 0;
 		time_init(&tp[0], TF_AUTO, NULL);
@@ -63,6 +68,43 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			for (int k = 0; k < 4; k++)
 				(void)time_parse(&tp[k], &v[i], &ms);
 		}
+	}
+	/* The input as lines read by the last shape: every line scan_line
+	 * takes (up to a newline it finds itself) is a line the slow path
+	 * (a scanner that knows no shape) reads to the same values, numbers
+	 * included, bit for bit. */
+	for (const char *p = copy, *e = copy + size; p < e; ) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		const char *end = nl ? nl : e;
+		struct fval w[8];
+
+		if (sc.shape.ok && scan_line(&sc, p, e, v) != NULL) {
+			uint64_t slots = sc.shape.slots;
+
+			if (scan_line(&sc, p, e, v) != end)
+				abort();     /* it crossed or stopped short */
+			slow.shape.ok = 0;
+			if (scan_record(&slow, p, (size_t)(end - p), w) !=
+			    SCAN_OK)
+				abort();
+			for (int i = 0; i < sc.nf; i++) {
+				double a, b;
+
+				if (!((slots >> i) & 1))
+					continue;
+				if (w[i].type != v[i].type || w[i].p != v[i].p ||
+				    w[i].n != v[i].n)
+					abort();
+				if ((fval_num(&v[i], &a) == 0) !=
+				    (fval_num(&w[i], &b) == 0) ||
+				    (fval_num(&v[i], &a) == 0 &&
+				    memcmp(&a, &b, sizeof a) != 0))
+					abort();
+			}
+		} else {
+			(void)scan_record(&sc, p, (size_t)(end - p), w);
+		}
+		p = end + (end < e);
 	}
 	free(copy);
 	return 0;

@@ -10,10 +10,12 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
 .PHONY: fuzz
 fuzz: build/fuzz/fuzz_scan
 
-build/fuzz/fuzz_scan: tests/fuzz/fuzz_scan.c kin-window/scan.c kin-window/kw.h
+build/fuzz/fuzz_scan: tests/fuzz/fuzz_scan.c kin-window/scan.c \
+    kin-window/value.c kin-window/kw.h
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined build/san/libkin.a
 	$(say) LINK $@
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O1 -g $(FUZZ_SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra \
 	    -Werror -Icommon -Ikin-window -o $@ tests/fuzz/fuzz_scan.c \
-	    kin-window/scan.c build/san/libkin.a $(LDLIBS_KIN)
+	    kin-window/scan.c kin-window/value.c build/san/libkin.a \
+	    $(LDLIBS_KIN)

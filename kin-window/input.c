@@ -20,6 +20,23 @@ wall_ms(void)
 	return kin_now_wall_us() / 1000;
 }
 
+/* Processing time: the wall clock as it was at the first call, moved on
+ * by the monotonic clock.  A step of the system clock (NTP, an operator)
+ * then neither fires a window twice nor makes records late nor holds a
+ * window open; window times keep the offset they started with. */
+int64_t
+proc_ms(void)
+{
+	static int64_t off;
+	static int have;
+
+	if (!have) {
+		off = wall_ms() - kin_now_mono_us() / 1000;
+		have = 1;
+	}
+	return kin_now_mono_us() / 1000 + off;
+}
+
 static const char *bad_slug[BAD_N] = {
 	"not_object", "invalid_json", "too_deep", "too_long", "no_key",
 	"no_time", "bad_time", "no_field", "not_number", "too_many_keys",
@@ -147,7 +164,7 @@ progress(struct run *r)
 static int
 tick(struct run *r, char *err)
 {
-	int64_t now = wall_ms();
+	int64_t now = proc_ms();
 
 	if (kw_drain(r, err) < 0)
 		return -1;
@@ -169,7 +186,7 @@ tick(struct run *r, char *err)
 static int
 timeout_ms(struct run *r)
 {
-	int64_t due = win_next_due(&r->w), now = wall_ms(), at;
+	int64_t due = win_next_due(&r->w), now = proc_ms(), at;
 
 	if (due == INT64_MAX)
 		return -1;
@@ -354,7 +371,7 @@ run_fd(struct run *r, int fd, char *err)
 			break;
 		}
 		end += (size_t)n;
-		r->last_input_wall = r->now_ms ? r->now_ms : wall_ms();
+		r->last_input_wall = r->now_ms ? r->now_ms : proc_ms();
 		/* Complete lines end at the last newline read. */
 		const char *full = memrchr(buf + start, '\n', end - start);
 

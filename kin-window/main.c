@@ -22,6 +22,7 @@ enum {
 	OPT_SIZE = KIN_OPT_FIRST_PROG, OPT_SLIDE, OPT_GAP, OPT_TZ,
 	OPT_TIMEFMT, OPT_DELAY, OPT_LATENESS, OPT_LATE, OPT_IDLE, OPT_ERRORS,
 	OPT_STATE, OPT_OHLC, OPT_RENAME, OPT_METRICS, OPT_METRICS_INTERVAL,
+	OPT_MAX_KEYS,
 };
 
 static const struct option longopts[] = {
@@ -40,6 +41,7 @@ static const struct option longopts[] = {
 	{ "late",             required_argument, NULL, OPT_LATE },
 	{ "idle-timeout",     required_argument, NULL, OPT_IDLE },
 	{ "errors",           required_argument, NULL, OPT_ERRORS },
+	{ "max-keys",         required_argument, NULL, OPT_MAX_KEYS },
 	{ "state",            required_argument, NULL, OPT_STATE },
 	{ "format",           required_argument, NULL, 'f' },
 	{ "envelope",         no_argument,       NULL, 'J' },
@@ -73,11 +75,12 @@ usage(FILE *f)
 	    "                  [--max-delay duration] [--allowed-lateness "
 	    "duration] [--late file]\n"
 	    "                  [--idle-timeout duration] [--errors file] "
-	    "[--state file]\n"
-	    "                  [-f template] [--rename name=new] "
-	    "[--metrics file]\n"
-	    "                  [--metrics-interval duration] [--config file] "
-	    "[file ...]\n"
+	    "[--max-keys n]\n"
+	    "                  [--state file] [-f template] [--rename "
+	    "name=new]\n"
+	    "                  [--metrics file] [--metrics-interval duration] "
+	    "[--config file]\n"
+	    "                  [file ...]\n"
 	    "       kin-window -h | -V\n", f);
 }
 
@@ -124,6 +127,16 @@ apply(void *ctx, int c, const char *arg, char *err)
 	case OPT_METRICS_INTERVAL:
 		dur = &o->metrics_interval;
 		break;
+	case OPT_MAX_KEYS: {
+		long long n;
+		char e2[KIN_ERRLEN];
+
+		/* key ids are 32-bit */
+		if (kin_parse_int(arg, 1, 1000000000, &n, e2) < 0)
+			return kin_seterr(err, "bad --max-keys '%s': %s", arg, e2);
+		o->max_keys = (unsigned long long)n;
+		return 0;
+	}
 	case 'f':
 		return kin_set_str(&o->format, arg, err);
 	case 'J':
@@ -500,7 +513,7 @@ run_main(struct opts *o, int argc, char **argv)
 
 	int rc = IN_EOF;
 
-	r.now_ms = wall_ms();
+	r.now_ms = proc_ms();
 	r.last_input_wall = r.now_ms;
 	if (optind == argc) {
 		r.src = "stdin";
@@ -564,6 +577,9 @@ run_main(struct opts *o, int argc, char **argv)
 		kin_warn(PROG, "%s", err);
 		status = KIN_EX_IOERR;
 	}
+	/* Records were rejected, not merely bad: the results miss keys. */
+	if (r.bad[BAD_MAXKEYS] && status == KIN_EX_OK)
+		status = KIN_EX_DATAERR;
 	summary(&r);
 	metrics_tick(&r, 1);
 	if (side_close(&r.latef) < 0)

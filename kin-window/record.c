@@ -546,11 +546,13 @@ dequeue(struct run *r, char *err)
 	if (rc < 0)
 		return -1;
 	if (full) {
+		/* Its time still moves the watermark: else input of new keys
+		 * only would hold every window, and every key, open. */
 		key_full(r, q);
-		return 0;
+	} else {
+		r->w.seq++;
+		r->records++;
 	}
-	r->w.seq++;
-	r->records++;
 	if (rc == 1) {
 		r->late++;
 		if (r->o->cli.verbose > 1)

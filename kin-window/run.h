@@ -74,7 +74,7 @@ struct run {
 	const char *bad_src[BAD_N];
 	uint64_t controls;
 	int64_t now_ms;            /* processing time of the current chunk */
-	int64_t last_input_wall;   /* wall ms of the last data record */
+	int64_t last_input_wall;   /* proc_ms of the last data record */
 	int seen_barrier, seen_end;
 	char *last_barrier;
 	size_t last_barrier_len;
@@ -118,6 +118,7 @@ int side_close(struct side *s);
 /* input.c */
 enum { IN_EOF = 0, IN_ERR = -1, IN_TERM = -2 };
 int64_t wall_ms(void);
+int64_t proc_ms(void);     /* processing time (monotonic), ms */
 /* -v: a progress line on stderr, at most once a second; and the
  * --metrics line when one is due. */
 void progress(struct run *r);

@@ -736,6 +736,82 @@ EOF
 	wait $pid
 }
 
+@test "processing time: the system clock stepping back an hour neither breaks nor repeats windows" {
+	# kin-window/t/clockstep.c: CLOCK_REALTIME steps back once the file
+	# 'step' exists; the monotonic clock goes on.
+	shim="$KIN_ROOT/build/plain/kin-window/libclockstep.so"
+	[ -f "$shim" ] || make -s -C "$KIN_ROOT" "${shim#"$KIN_ROOT"/}"
+	export CLOCKSTEP_FILE=$PWD/step CLOCKSTEP_BACK_MS=3600000
+	before=$(LD_PRELOAD=$shim date +%s)
+	touch step
+	after=$(LD_PRELOAD=$shim date +%s)
+	[ $((before - after)) -ge 3590 ] || fail "the shim does not step the clock"
+	rm step
+	mkfifo in
+	LD_PRELOAD=$shim kin-window --size 1s -a sum:P -k K <in >out 2>err &
+	pid=$!
+	exec 7>in
+	echo '{"K":"a","P":1}' >&7
+	wait_for -t 5 grep -q '"count":1,"sum_P":1}' out
+	touch step
+	echo '{"K":"a","P":2}' >&7
+	echo '{"K":"a","P":4}' >&7
+	wait_for -t 5 grep -q '"count":2,"sum_P":6}' out
+	exec 7>&-
+	wait $pid
+	# Not late, not dropped: two windows, the second after the first.
+	run -0 cat err
+	assert_output ''
+	run -0 jq -rs 'length, (.[0].end <= .[1].start)' out
+	assert_output $'2\ntrue'
+}
+
+@test "--max-keys: records of new keys over the limit are rejected to --errors, counted, exit 65" {
+	cat >in <<'EOF'
+{"T":1,"K":"a","P":1}
+{"T":2,"K":"b","P":2}
+{"T":3,"K":"c","P":3}
+{"T":4,"K":"a","P":4}
+{"T":11,"K":"c","P":5}
+{"T":12,"K":"d","P":6}
+{"T":13,"K":"e","P":7}
+EOF
+	# At 11 a and b are still open (the watermark moves after the record);
+	# then window [0, 10) fires, a and b close, d and e fit.
+	run -65 --separate-stderr kin-window -t T -k K --size 10s -a max:P \
+	    --max-keys 2 --errors errs in
+	assert_output - <<'EOF'
+{"key":"a","start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:10.000Z","count":2,"max_P":4}
+{"key":"b","start":"1970-01-01T00:00:00.000Z","end":"1970-01-01T00:00:10.000Z","count":1,"max_P":2}
+{"key":"d","start":"1970-01-01T00:00:10.000Z","end":"1970-01-01T00:00:20.000Z","count":1,"max_P":6}
+{"key":"e","start":"1970-01-01T00:00:10.000Z","end":"1970-01-01T00:00:20.000Z","count":1,"max_P":7}
+EOF
+	assert_equal "$stderr" "kin-window: in:3: too many keys (--max-keys 2) (reported once; later ones are counted)
+kin-window: 2 records skipped: 2 too many keys (first at in:3); written to errs"
+	run -0 cat errs
+	assert_output $'{"T":3,"K":"c","P":3}\n{"T":11,"K":"c","P":5}'
+	# Sessions too; and under the limit: exit 0.
+	run -65 --separate-stderr kin-window -t T -k K --gap 5s -a max:P \
+	    --max-keys 1 in
+	assert_line --index 0 '{"key":"a","start":"1970-01-01T00:00:01.000Z","end":"1970-01-01T00:00:09.000Z","count":2,"max_P":4}'
+	run -0 kin-window -t T -k K --size 10s -a max:P --max-keys 5 in
+	run -64 --separate-stderr kin-window -t T --size 1s --max-keys 0 in
+	assert_output ''
+	assert_equal "${stderr%%:*}" "kin-window"
+	[[ "$stderr" == *"bad --max-keys '0'"* ]]
+}
+
+@test "--max-keys bounds memory at a million keys" {
+	trade-gen --simulated --seed 3 --start 2024-03-01T00:00:00 -r 100000 \
+	    --keys 1000000 -n 400000 >in
+	run -65 --separate-stderr kin-window -v -t EVENT_TIME --size 2s \
+	    --slide 1s -a max:PRICE --max-keys 20000 in
+	# 20 000 keys, each with at most 3 open 1 s panes.
+	peak=$(printf '%s\n' "$stderr" | sed -n 's/.*peak \([0-9]*\) panes.*/\1/p')
+	[ "$peak" -le 60000 ] || fail "peak $peak panes"
+	[[ "$stderr" == *"too many keys (--max-keys 20000)"* ]]
+}
+
 @test "--idle-timeout closes windows of a quiet stream" {
 	mkfifo in
 	kin-window -t T -k K --size 1s --idle-timeout 200ms <in >out 2>err &

@@ -29,6 +29,8 @@ struct kin_aws {
 	char *profile;      /* profile name in use ("default" if none) */
 	char *ca_bundle;    /* AWS_CA_BUNDLE or NULL */
 	int max_attempts;   /* AWS_MAX_ATTEMPTS, default 3 */
+	int no_verify_ssl;  /* --no-verify-ssl: set by the client, loopback
+	                       endpoints only */
 	/* credentials cache, refreshed by kin_aws_creds() */
 	pthread_mutex_t lock;
 	struct kin_creds creds;

@@ -63,6 +63,9 @@ kin_cli_apply(struct kin_cli *c, int opt, const char *arg)
 	case 'q':
 		c->quiet = 1;
 		return 1;
+	case KIN_OPT_NO_VERIFY_SSL:
+		c->no_verify_ssl = 1;
+		return 1;
 	default:
 		return 0;
 	}

@@ -12,6 +12,7 @@ enum {
 	KIN_OPT_ENDPOINT,
 	KIN_OPT_PROFILE,
 	KIN_OPT_CONFIG,
+	KIN_OPT_NO_VERIFY_SSL,
 	KIN_OPT_FIRST_PROG = 1100,  /* programs number their own from here */
 };
 
@@ -24,6 +25,7 @@ struct kin_cli {
 	char *config;      /* --config FILE */
 	int verbose;       /* -v, repeatable */
 	int quiet;         /* -q */
+	int no_verify_ssl; /* --no-verify-ssl (loopback endpoints only) */
 };
 
 /* For a program's struct option table: */
@@ -38,6 +40,9 @@ struct kin_cli {
 	{ "help",         no_argument,       NULL, 'h' }, \
 	{ "version",      no_argument,       NULL, 'V' }
 #define KIN_CLI_SHORTOPTS "s:vqhV"
+/* The programs that talk to the service add this one too. */
+#define KIN_CLI_NET_LONGOPTS \
+	{ "no-verify-ssl", no_argument,     NULL, KIN_OPT_NO_VERIFY_SSL }
 
 void kin_cli_init(struct kin_cli *c, const char *prog);
 void kin_cli_release(struct kin_cli *c);

@@ -342,6 +342,10 @@ kin_efo_start(struct kin_efo_sub *s)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 330000L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (e->c.aws->no_verify_ssl) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (e->c.aws->ca_bundle != NULL && *e->c.aws->ca_bundle != '\0')
 		curl_easy_setopt(c, CURLOPT_CAINFO, e->c.aws->ca_bundle);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);

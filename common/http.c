@@ -193,8 +193,8 @@ kin_http_init(struct kin_http *h, const struct kin_http_cfg *cfg, char *err)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curlerr);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->cfg.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->cfg.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->cfg.no_verify ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->cfg.no_verify ? 0L : 2L);
 	if (h->cfg.ca_bundle != NULL && *h->cfg.ca_bundle != '\0')
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->cfg.ca_bundle);
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);

@@ -17,6 +17,8 @@ struct kin_http_cfg {
 	long timeout_ms;           /* whole request, default 10000 */
 	size_t max_body;           /* response ceiling, default 16 MiB */
 	const char *ca_bundle;     /* AWS_CA_BUNDLE, or NULL for the system's */
+	int no_verify;             /* skip TLS verification (the caller has
+	                              made sure the host is loopback) */
 	kin_trace_fn trace;        /* NULL = no trace */
 	void *trace_ctx;
 	int trace_headers;         /* also headers and bodies (-vvv) */

@@ -68,6 +68,19 @@ parse_endpoint(struct kin_client *c, const char *ep, char *err)
 	return 0;
 }
 
+/* host[:port] of the endpoint: 127.0.0.0/8, [::1] or localhost. */
+static int
+loopback_host(const char *host)
+{
+	size_t n = strcspn(host, host[0] == '[' ? "]" : ":");
+
+	if (host[0] == '[')
+		return strncmp(host, "[::1]", 5) == 0;
+	return (n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n >= 4 && strncmp(host, "127.", 4) == 0 &&
+	    strspn(host, "0123456789.") == n);
+}
+
 static int
 client_setup(struct kin_client *c, struct kin_aws *aws, char *err)
 {
@@ -81,6 +94,13 @@ client_setup(struct kin_client *c, struct kin_aws *aws, char *err)
 	hc.timeout_ms = 15000;
 	hc.max_body = MAX_RESPONSE;
 	hc.ca_bundle = aws->ca_bundle;
+	if (aws->no_verify_ssl) {
+		if (!loopback_host(c->host))
+			return kin_seterr(err, "--no-verify-ssl: endpoint '%s' "
+			    "is not a loopback address; certificates are "
+			    "always verified elsewhere", aws->endpoint);
+		hc.no_verify = 1;
+	}
 	if (kin_http_init(&c->http, &hc, err) < 0)
 		return -1;
 	kin_sigv4_cache_init(&c->sig);
@@ -112,6 +132,7 @@ kin_client_init_service(struct kin_client *c, const struct kin_cli *cli,
 		return -1;
 	}
 	c->owns_aws = 1;
+	aws->no_verify_ssl = cli != NULL && cli->no_verify_ssl;
 	if (client_setup(c, aws, err) < 0) {
 		kin_client_release(c);
 		return -1;

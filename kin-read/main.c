@@ -60,6 +60,7 @@ static const struct option longopts[] = {
 	{ "efo",                 required_argument, NULL, OPT_EFO },
 	{ "efo-deregister",      no_argument,       NULL, OPT_EFO_DEREGISTER },
 	KIN_CLI_LONGOPTS,
+	KIN_CLI_NET_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 static const char shortopts[] = KIN_CLI_SHORTOPTS "o:ec:LJf:";
@@ -88,7 +89,8 @@ usage(FILE *f)
 	    "                [--failover-time duration] [--idle-wait duration]\n"
 	    "                [--lease-table name] [--limit n] "
 	    "[--metrics file]\n"
-	    "                [--metrics-interval duration] [--profile name]\n"
+	    "                [--metrics-interval duration] [--no-verify-ssl]\n"
+	    "                [--profile name]\n"
 	    "                [--region region] [--shard id] [--shard-index i/n]\n"
 	    "                [--threads n] [--until time] [--worker-id id]\n"
 	    "       kin-read -L [-Jqv] [-s stream] [--config file] "
@@ -474,6 +476,9 @@ main(int argc, char **argv)
 	o.reparse = opts_reparse;
 	o.release = opts_release;
 	status = parse_args(&o, argc, argv);
+	if (status < 0 && o.cli.no_verify_ssl)
+		kin_warn(PROG, "--no-verify-ssl: TLS certificates are NOT "
+		    "verified (allowed for a loopback endpoint only)");
 	if (status < 0)
 		status = run(&o);
 	opts_release(&o);

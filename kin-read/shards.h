@@ -73,7 +73,8 @@ struct shard {
 	char skip_seq[SEQ_MAX];
 	long skip_sub;
 	int64_t last_call_us;
-	int throttles;
+	int throttles;         /* calls refused or failed in a row */
+	int64_t failing_since_us;  /* 0, or when calls began to fail */
 	int limit_cap;         /* 0, or a smaller --limit after an answer
 	                          too large to take (halved each time) */
 	/* With --lease-table (lease_owner.c): its records may be written

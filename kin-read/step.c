@@ -87,6 +87,35 @@ throttle_delay_us(struct worker *wk, struct shard *s)
 	return ms * 1000;
 }
 
+/* A server restarting, a connection reset, an answer cut short or
+ * garbled: the shard is tried again with back-off, from the same
+ * iterator or position, so nothing is skipped.  Only when its calls have
+ * failed for OUTAGE_US on end does the reader give up on the stream. */
+#define OUTAGE_US (60LL * 1000000)
+
+static int
+shard_outage(struct worker *wk, struct shard *s, const char *what,
+    const char *err)
+{
+	struct reader *r = wk->r;
+	int64_t now = mono_us();
+
+	if (s->failing_since_us == 0)
+		s->failing_since_us = now;
+	if (now - s->failing_since_us >= OUTAGE_US) {
+		reader_fail(r, KIN_EX_UNAVAILABLE, "%s shard '%s' for %lld s: "
+		    "%s", what, s->id, (long long)(OUTAGE_US / 1000000), err);
+		return -1;
+	}
+	s->throttles++;
+	count(r, r->mi_retries, 1);
+	pthread_mutex_lock(&r->t->lock);
+	s->due_us = now + throttle_delay_us(wk, s);
+	pthread_mutex_unlock(&r->t->lock);
+	vlog(r, 1, "shard '%s': %s; trying again", s->id, err);
+	return 0;
+}
+
 /* ResourceNotFoundException on a shard: the stream was deleted, or the
  * shard went past the retention period between listing and reading.  Tell
  * them apart; a shard that is gone counts as read to its end. */
@@ -191,11 +220,15 @@ open_iterator(struct worker *wk, struct shard *s)
 			shard_not_found(wk, s, err);
 			return -1;
 		}
+		if (kin_aws_retryable(ae.kind))
+			return shard_outage(wk, s, "cannot get an iterator for",
+			    err) < 0 ? -1 : 1;
 		reader_fail(r, kin_exit_status(&ae),
 		    "cannot get an iterator for shard '%s': %s", s->id, err);
 		return -1;
 	}
 	s->throttles = 0;
+	s->failing_since_us = 0;
 	free(s->iter);
 	s->iter = iter;
 	vlog(r, 2, "shard '%s': reading from %s%s%s", s->id, type,
@@ -509,16 +542,22 @@ shard_step(struct worker *wk, struct shard *s)
 			    "%d records at a time", s->id, s->limit_cap);
 			return;
 		}
+		if (kin_aws_retryable(ae.kind)) {
+			(void)shard_outage(wk, s, "cannot get records from",
+			    err);
+			return;
+		}
 		reader_fail(r, kin_exit_status(&ae),
 		    "cannot get records from shard '%s': %s", s->id, err);
 		return;
 	}
 	if (page_parse(&wk->pg, wk->resp.p, wk->resp.len, why) < 0) {
-		reader_fail(r, KIN_EX_UNAVAILABLE, "cannot get records from "
-		    "shard '%s': GetRecords: not a GetRecords answer: %s",
-		    s->id, why);
+		snprintf(err, sizeof err, "GetRecords: not a GetRecords "
+		    "answer: %.400s", why);
+		(void)shard_outage(wk, s, "cannot get records from", err);
 		return;
 	}
 	s->throttles = 0;
+	s->failing_since_us = 0;
 	shard_take_page(wk, s, &wk->pg);
 }

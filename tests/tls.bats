@@ -127,3 +127,16 @@ setup() { : >"$GOOD_LOG"; : >"$WRONG_LOG"; }
 	run -0 --separate-stderr kin-read -s tls-a -o trim-horizon -e
 	assert_line '{"tls":"kin-write"}'
 }
+
+@test "--no-verify-ssl: only for a loopback endpoint, and it says so" {
+	export AWS_ENDPOINT_URL_KINESIS="https://127.0.0.1:$WRONG_PORT"
+	# no CA and the wrong name: taken, with a warning on every run
+	run -0 --separate-stderr kin-read -L --no-verify-ssl
+	assert_line tls-a
+	assert_stderr --partial 'kin-read: --no-verify-ssl: TLS certificates are NOT verified'
+	# anywhere else it is refused before anything is sent
+	run -78 --separate-stderr kin-read -L --no-verify-ssl --endpoint-url https://kinesis.example:443
+	assert_stderr --partial "--no-verify-ssl: endpoint 'https://kinesis.example:443' is not a loopback address"
+	run -78 --separate-stderr kin-read -L --no-verify-ssl --endpoint-url https://127.0.0.1.example:443
+	assert_stderr --partial 'is not a loopback address'
+}

@@ -12,6 +12,7 @@
 
 #define KW_RETRY_CAP_MS 5000
 #define KW_SHARD_REQUEST_BYTES ((size_t)512 << 10)
+#define KW_AHEAD 8   /* krecs fetched ahead while a request is filled */
 
 /* ---- accounting ---- */
 
@@ -136,42 +137,64 @@ void acked_krec(struct writer *w, struct krec *k)
 
 /* ---- queues ---- */
 
-void queue_back(struct writer *w, struct shard *s, struct krec *k)
+/* Room for one more in s's ring; -1 when memory ran out. */
+static int queue_room(struct shard *s)
 {
+	size_t cap = s->qcap ? s->qcap * 2 : 256, i;
+	struct krec **q;
+
+	if (s->n < s->qcap)
+		return 0;
+	if (!(q = malloc(cap * sizeof(*q))))
+		return -1;
+	for (i = 0; i < s->n; i++)
+		q[i] = shard_at(s, i);
+	free(s->q);
+	s->q = q;
+	s->qcap = cap;
+	s->qhead = 0;
+	return 0;
+}
+
+static void queue_add(struct writer *w, struct shard *s, struct krec *k,
+    int front)
+{
+	if (queue_room(s) < 0) {
+		set_fatal(w, KIN_EX_SOFTWARE, "out of memory");
+		dead_krec(w, k, "no-memory", "", "out of memory");
+		return;
+	}
 	k->shard = s;
 	k->next = NULL;
-	if (s->tail)
-		s->tail->next = k;
-	else
-		s->head = k;
-	s->tail = k;
+	if (front) {
+		s->qhead = (s->qhead - 1) & (s->qcap - 1);
+		s->q[s->qhead] = k;
+	} else {
+		s->q[(s->qhead + s->n) & (s->qcap - 1)] = k;
+	}
 	s->n++;
 	s->bytes += krec_cost(k);
 	w->queued++;
+}
+
+void queue_back(struct writer *w, struct shard *s, struct krec *k)
+{
+	queue_add(w, s, k, 0);
 }
 
 void queue_front(struct writer *w, struct shard *s, struct krec *k)
 {
-	k->shard = s;
-	k->next = s->head;
-	s->head = k;
-	if (!s->tail)
-		s->tail = k;
-	s->n++;
-	s->bytes += krec_cost(k);
-	w->queued++;
+	queue_add(w, s, k, 1);
 }
 
 struct krec *queue_pop(struct writer *w, struct shard *s)
 {
-	struct krec *k = s->head;
+	struct krec *k;
 
-	if (!k)
+	if (!s->n)
 		return NULL;
-	s->head = k->next;
-	if (!s->head)
-		s->tail = NULL;
-	k->next = NULL;
+	k = s->q[s->qhead];
+	s->qhead = (s->qhead + 1) & (s->qcap - 1);
 	s->n--;
 	s->bytes -= krec_cost(k);
 	w->queued--;
@@ -339,7 +362,7 @@ static void expire(struct writer *w, int64_t now)
 
 	for (i = 0; i < w->map.nopen; i++) {
 		struct shard *s = w->map.open[i];
-		while ((k = s->head) && k->deadline_us &&
+		while ((k = shard_head(s)) && k->deadline_us &&
 		    k->deadline_us <= now) {
 			char m[320];
 			queue_pop(w, s);
@@ -379,7 +402,7 @@ static size_t shard_avail(struct writer *w, struct shard *s, int64_t now,
 	size_t n = s->n;
 
 	*bytes = 0;
-	if (!s->head || s->inflight || s->not_before_us > now ||
+	if (!s->n || s->inflight || s->not_before_us > now ||
 	    w->g_not_before_us > now)
 		return 0;
 	r = bucket_level(&s->rtb, now);
@@ -419,8 +442,8 @@ static int ready_to_send(struct writer *w, int64_t now)
 			return 1;
 		cnt += n;
 		bytes += b;
-		if (s->head->enq_us < oldest)
-			oldest = s->head->enq_us;
+		if (shard_head(s)->enq_us < oldest)
+			oldest = shard_head(s)->enq_us;
 	}
 	if (!cnt)
 		return 0;
@@ -502,10 +525,17 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 		size_t sbytes = 0;
 		if (!shard_avail(w, s, now, &b))
 			continue;
-		while (r->n < w->o.max_records && (k = s->head)) {
+		while (r->n < w->o.max_records && (k = shard_head(s))) {
 			size_t c;
-			if (k->next)
-				__builtin_prefetch(k->next);
+			/* the records ahead, read long ago, are out of the
+			 * cache: ask for them now, not one by one */
+			if (s->n > KW_AHEAD) {
+				const char *a = (const char *)shard_at(s,
+				    KW_AHEAD);
+				__builtin_prefetch(a);
+				__builtin_prefetch(a + 64);
+				__builtin_prefetch(a + 128);
+			}
 			c = krec_cost(k);
 			/* at most half a second of a shard's 1 MiB/s in one
 			 * request: more would be throttled by the service,
@@ -581,7 +611,7 @@ void writer_wait(struct writer *w, struct curl_waitfd *extra, unsigned n,
 
 	for (i = 0; i < w->map.nopen && due > now; i++) {
 		struct shard *s = w->map.open[i];
-		struct krec *k = s->head;
+		struct krec *k = shard_head(s);
 		if (s->agg.n && s->agg.first_us + w->o.linger_us < due)
 			due = s->agg.first_us + w->o.linger_us;
 		if (!k)

@@ -32,17 +32,18 @@ static uint64_t rng_next(uint64_t *s)
 	return *s = x;
 }
 
-/* The text of pool key i (in in->poolkey, 16 hex digits). */
+/* Make the text of pool key i (16 hex digits) in in->poolkey[i]. */
 static const char *pool_key(struct input *in, uint64_t i)
 {
 	static const char hex[] = "0123456789abcdef";
 	uint64_t v = in->poolseed ^ (i * 0x9E3779B97F4A7C15ull);
+	char *t = in->poolkey[i];
 	int d;
 
 	for (d = 15; d >= 0; d--, v >>= 4)
-		in->poolkey[d] = hex[v & 15];
-	in->poolkey[16] = '\0';
-	return in->poolkey;
+		t[d] = hex[v & 15];
+	t[16] = '\0';
+	return t;
 }
 
 int input_init(struct input *in, const struct input_opts *o, char **files,
@@ -377,7 +378,7 @@ static enum in_rc make_record(struct input *in, struct in_item *it,
 	} else if (!key) {
 		/* --random-key, and the default */
 		uint64_t i = rng_next(&in->rng) & (KW_KEY_POOL - 1);
-		key = pool_key(in, i);
+		key = in->poolkey[i];
 		klen = 16;
 		khash = in->pool[i];
 		have_hash = 1;
@@ -385,7 +386,8 @@ static enum in_rc make_record(struct input *in, struct in_item *it,
 	it->key = key;
 	if (klen == 0)
 		return bad(it, "bad-key", data, dlen, "empty partition key");
-	if ((chars = utf8_chars(key, klen)) < 0)
+	/* a pool key is 16 hex digits: no need to look */
+	if ((chars = have_hash ? 16 : utf8_chars(key, klen)) < 0)
 		return bad(it, "bad-key", data, dlen,
 		    "partition key is not UTF-8");
 	if (chars > KW_KEY_MAX_CHARS)

@@ -64,7 +64,7 @@ struct input {
 	uint64_t rng;
 	uint64_t poolseed;         /* key i is hex(poolseed ^ i * odd) */
 	kw_u128 pool[KW_KEY_POOL]; /* their hashes */
-	char poolkey[17];
+	char poolkey[KW_KEY_POOL][17];   /* and their text */
 };
 
 /* files: operands (NULL/0 for stdin only).  Checks that each can be

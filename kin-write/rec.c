@@ -27,10 +27,18 @@ static const size_t class_size[] = { 256, 320, 384, 448, 512, 768, 1024,
 #define KW_CLASSES ((int)(sizeof(class_size) / sizeof(class_size[0])))
 #define KW_ARENA (64 * 1024)
 
+/* Free blocks of each class: a stack of pointers, so taking one reads a
+ * dense array, not the block itself (which has usually left the cache
+ * since its record was acknowledged); a linked list of the blocks holds
+ * the rest when the stack cannot grow. */
 struct block {
 	struct block *next;
 };
-static struct block *freelist[KW_CLASSES];
+static struct freestack {
+	void **p;
+	size_t n, cap;
+	struct block *list;
+} freestack[KW_CLASSES];
 
 static int size_class(size_t n)
 {
@@ -42,33 +50,45 @@ static int size_class(size_t n)
 	return -1;
 }
 
+static void block_put(int c, void *p)
+{
+	struct freestack *f = &freestack[c];
+
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 1024;
+		void **np = realloc(f->p, cap * sizeof(*np));
+		if (!np) {
+			struct block *b = p;
+			b->next = f->list;
+			f->list = b;
+			return;
+		}
+		f->p = np;
+		f->cap = cap;
+	}
+	f->p[f->n++] = p;
+}
+
 static void *block_get(int c)
 {
+	struct freestack *f = &freestack[c];
 	size_t bs = class_size[c], i;
 	char *arena;
 	struct block *b;
 
-	if (!freelist[c]) {
-		if (!(arena = malloc(KW_ARENA)))
-			return NULL;
-		/* linked so that blocks are handed out in address order */
-		for (i = (KW_ARENA / bs) * bs; i >= bs; i -= bs) {
-			b = (struct block *)(arena + i - bs);
-			b->next = freelist[c];
-			freelist[c] = b;
-		}
+	if (f->n)
+		return f->p[--f->n];
+	if (f->list) {
+		b = f->list;
+		f->list = b->next;
+		return b;
 	}
-	b = freelist[c];
-	freelist[c] = b->next;
-	return b;
-}
-
-static void block_put(int c, void *p)
-{
-	struct block *b = p;
-
-	b->next = freelist[c];
-	freelist[c] = b;
+	if (!(arena = malloc(KW_ARENA)))
+		return NULL;
+	/* stacked so that blocks are handed out in address order */
+	for (i = (KW_ARENA / bs) * bs; i >= bs; i -= bs)
+		block_put(c, arena + i - bs);
+	return block_get(c);
 }
 
 struct urec *urec_new(const char *key, size_t keylen, const char *ehk,

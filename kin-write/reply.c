@@ -3,6 +3,8 @@
  * the shard or the whole writer backing off with full jitter), or
  * dead-lettered; and the shard map refreshed after a reshard. */
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,20 @@ static int parse_answer(const struct send_result *res, size_t n, int *failed,
 }
 
 /* ---- replies ---- */
+
+/* A request's records have left the cache while it was in flight: fetch
+ * the lines an answer touches (the krec, and for a lone record the urec
+ * around it, which krec_free() gives back) a few records ahead. */
+#define KW_BEHIND 8
+static inline void prefetch_krec(const struct krec *k)
+{
+	const char *u = (const char *)((uintptr_t)k -
+	    offsetof(struct urec, lone));
+	size_t o;
+
+	for (o = 0; o < offsetof(struct urec, lone) + sizeof(*k); o += 64)
+		__builtin_prefetch(u + o);
+}
 
 static enum kin_aws_kind code_kind(const char *code)
 {
@@ -184,11 +200,13 @@ void on_done(void *ctx, struct req *r, const struct send_result *res)
 	 * with a few unlucky records hardly at all. */
 	for (i = 0; i < r->nshards; i++)
 		r->shards[i]->failed_now = 0;
-	for (i = 0; i < r->n; i++) {
-		struct shard *s = r->k[i]->shard;
-		int a = r->k[i]->attempts + 1;
+	for (i = 0; failed && i < r->n; i++) {
+		struct shard *s;
+		int a;
 		if (g_res[i].ok)
 			continue;
+		s = r->k[i]->shard;
+		a = r->k[i]->attempts + 1;
 		if (!s->failed_now || a < s->failed_now)
 			s->failed_now = a;
 		s->fails = i;   /* remember one failing record */
@@ -202,8 +220,8 @@ void on_done(void *ctx, struct req *r, const struct send_result *res)
 	/* backwards, so records going back to a queue's front keep order */
 	for (i = r->n; i-- > 0;) {
 		struct krec *k = r->k[i];
-		if (i >= 4)
-			__builtin_prefetch(r->k[i - 4]);
+		if (i >= KW_BEHIND)
+			prefetch_krec(r->k[i - KW_BEHIND]);
 		if (!g_res[i].ok) {
 			retry_krec(w, k, code_kind(g_res[i].code),
 			    g_res[i].code, g_res[i].msg, now);

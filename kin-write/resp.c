@@ -144,7 +144,13 @@ static int record(struct scan *s, struct kw_result *r)
 	size_t kn, vn;
 	int esc, seq = 0;
 
-	memset(r, 0, sizeof(*r));
+	/* not memset: code and msg are most of the struct, and hardly ever
+	 * used */
+	r->ok = 0;
+	r->shard = NULL;
+	r->shardlen = 0;
+	r->code[0] = '\0';
+	r->msg[0] = '\0';
 	if (eat(s, '{') < 0)
 		return -1;
 	ws(s);

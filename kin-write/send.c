@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "body.h"
 #include "err.h"
 #include "parse.h"
 #include "send.h"
@@ -76,8 +77,7 @@ int sender_init(struct sender *s, struct kin_client *c, const char *stream,
 	if (!(s->multi = curl_multi_init()))
 		return kin_seterr(err, "cannot start libcurl");
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)slots + 2);
-	if (!(s->r = calloc((size_t)slots, sizeof(*s->r))) ||
-	    !(s->ent = calloc(KIN_MAX_PUT_RECORDS, sizeof(*s->ent))))
+	if (!(s->r = calloc((size_t)slots, sizeof(*s->r))))
 		return kin_seterr(err, "out of memory");
 	s->n = slots;
 	for (i = 0; i < slots; i++) {
@@ -112,7 +112,6 @@ void sender_release(struct sender *s)
 		free(r->shards);
 	}
 	free(s->r);
-	free(s->ent);
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	memset(s, 0, sizeof(*s));
@@ -137,15 +136,8 @@ int sender_start(struct sender *s, struct req *r, char *err)
 	char line[8192];
 	CURL *e = r->easy;
 
-	for (i = 0; i < r->n; i++) {
-		s->ent[i].data = r->k[i]->data;
-		s->ent[i].len = r->k[i]->len;
-		s->ent[i].key = r->k[i]->key;
-		s->ent[i].hash = r->k[i]->ehk;
-	}
-	kin_buf_reset(&r->body);
 	kin_buf_reset(&r->store);
-	if (kin_put_records_body(&r->body, s->stream, s->ent, r->n, err) < 0)
+	if (kw_put_body(&r->body, s->stream, r->k, r->n, err) < 0)
 		return -1;
 	if (kin_client_sign(s->c, "PutRecords", r->body.p, r->body.len, h,
 	    &nh, &r->store, err) < 0)

@@ -50,7 +50,6 @@ struct sender {
 	int n, busy;
 	struct kin_client *c;
 	const char *stream;
-	struct kin_put_entry *ent;  /* scratch for building bodies */
 	long timeout_ms;
 	uint64_t requests;          /* started, for -v */
 };

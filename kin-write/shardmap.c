@@ -109,12 +109,11 @@ void shardmap_init(struct shardmap *m, double rate_pct)
 
 static void shard_free(struct shard *s)
 {
-	struct krec *k, *next;
+	size_t i;
 
-	for (k = s->head; k; k = next) {
-		next = k->next;
-		krec_free(k);
-	}
+	for (i = 0; i < s->n; i++)
+		krec_free(shard_at(s, i));
+	free(s->q);
 	agg_release(&s->agg);
 	free(s->id);
 	free(s);

@@ -21,7 +21,11 @@ struct shard {
 	kw_u128 lo, hi;         /* hash key range, inclusive */
 	int open;
 	/* sending state */
-	struct krec *head, *tail;
+	struct krec **q;        /* queue of ready krecs: a ring, so a request
+	                           can be filled with the next ones fetched
+	                           ahead (a list walk waits on each) */
+	size_t qcap;            /* a power of two, or 0 */
+	size_t qhead;           /* index of the first */
 	size_t n;               /* krecs queued */
 	size_t bytes;           /* their data + keys */
 	struct agg agg;         /* open aggregate (--aggregate) */
@@ -41,6 +45,16 @@ struct shardmap {
 	int known;              /* 0: one catch-all shard, no ListShards */
 	double rate_pct;        /* per-shard limit in % of the service's; 0 off */
 };
+
+/* The i-th krec of s's queue (i < s->n); the first, or NULL. */
+static inline struct krec *shard_at(const struct shard *s, size_t i)
+{
+	return s->q[(s->qhead + i) & (s->qcap - 1)];
+}
+static inline struct krec *shard_head(const struct shard *s)
+{
+	return s->n ? shard_at(s, 0) : NULL;
+}
 
 void shardmap_init(struct shardmap *m, double rate_pct);
 void shardmap_release(struct shardmap *m);

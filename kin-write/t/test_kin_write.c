@@ -1,11 +1,14 @@
 /* test_kin_write.c — kin-write's own pieces: the KPL encoder against bytes
  * computed independently (a Python model of aggregation-format.md), the
- * PutRecords reply scanner, 128-bit hash keys, the token bucket. */
+ * PutRecords reply scanner, 128-bit hash keys, the token bucket, the
+ * PutRecords body builder against the library's. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "t.h"
 #include "agg.h"
+#include "body.h"
+#include "kinesis.h"
 #include "kw.h"
 #include "ratelimit.h"
 #include "resp.h"
@@ -203,8 +206,54 @@ static void test_bucket(void)
 	T_CHECK(bucket_unlimited(&b) && bucket_wait_us(&b, 0, 5) == 0);
 }
 
+/* kw_put_body gives the library's bytes: every data length mod 3, keys
+ * that need escaping and UTF-8 ones, explicit hash keys, one record and
+ * 500. */
+static void test_body(void)
+{
+	static const char *keys[] = { "partitionkey", "a", "k\"q\\b",
+	    "tab\there", "caf\xc3\xa9", "0123456789abcdef" };
+	struct kin_put_entry e[500];
+	struct krec *k[500];
+	struct urec *u[500];
+	struct kin_buf a, b;
+	char err[KIN_ERRLEN], data[600];
+	size_t n, i;
+	unsigned seed = 7;
+
+	kin_buf_init(&a, (size_t)8 << 20);
+	kin_buf_init(&b, (size_t)8 << 20);
+	for (n = 1; n <= 500; n += 499) {
+		for (i = 0; i < n; i++) {
+			size_t len = i % 37 + (i == 3 ? 0 : 1), j;
+			const char *ehk = i % 5 == 4 ? "170141183460469231731687"
+			    "303715884105728" : NULL;
+			for (j = 0; j < len; j++) {
+				seed = seed * 1103515245u + 12345u;
+				data[j] = (char)(seed >> 16);
+			}
+			u[i] = urec_new(keys[i % 6], strlen(keys[i % 6]), ehk,
+			    data, len);
+			k[i] = krec_lone(u[i]);
+			e[i].data = k[i]->data;
+			e[i].len = k[i]->len;
+			e[i].key = k[i]->key;
+			e[i].hash = k[i]->ehk;
+		}
+		T_CHECK(kin_put_records_body(&a, "s\"1", e, n, err) == 0);
+		T_CHECK(kw_put_body(&b, "s\"1", k, n, err) == 0);
+		T_CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+		T_CHECK(b.p[b.len] == '\0');
+		for (i = 0; i < n; i++)
+			krec_free(k[i]);
+	}
+	kin_buf_release(&a);
+	kin_buf_release(&b);
+}
+
 int main(void)
 {
+	test_body();
 	test_varint();
 	test_agg();
 	test_u128();

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Bench for the shard leases (issue 10): records a second read from a
+# 16-shard stream by 1, 2 and 4 `kin-read --lease-table` workers started
+# together (each a separate process with its own worker id, sharing one
+# DynamoDB table on dynalite), beside one kin-read without leases (the
+# same reader, no DynamoDB: the ceiling the local server sets).  Each
+# worker reads with -e from the start of the stream; the time is from the
+# start to the last worker's exit, lease taking included.  RUNS runs of
+# each (default 3), medians; every run checks that the records read add up
+# to the records put, each at least once.  The workers start together on
+# a table with no owner yet: the first to look takes every lease, the
+# others steal one at a time per taker interval (the KCL's way), so the
+# time includes that hand-over (and the repeats it causes, "lines" over
+# the records put); the larger N, the less it weighs.
+#   tests/bench/leases-scale.sh            (N=160000 records, RUNS=3)
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+root=$(pwd -P)
+
+KR=${KR:-$root/kin-read/kin-read}
+KW=${KW:-$root/kin-write/kin-write}
+KC=${KC:-$root/build/plain/helpers/kinctl}
+TG=${TG:-$root/trade-gen/trade-gen}
+N=${N:-160000}
+RUNS=${RUNS:-3}
+for b in "$KR" "$KW" "$KC" "$TG"; do
+	[ -x "$b" ] || { echo "leases-scale.sh: build first (make): $b" >&2; exit 1; }
+done
+tmp=$(mktemp -d) || exit 1
+state=$tmp/kinesis
+pids=()
+# shellcheck disable=SC2317 # run by the trap
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	"$root/infra/local/kinesis-local" --state-dir "$state" stop 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export AWS_EC2_METADATA_DISABLED=true
+export AWS_CONFIG_FILE=$tmp/no-config AWS_SHARED_CREDENTIALS_FILE=$tmp/no-credentials
+unset AWS_PROFILE AWS_ENDPOINT_URL AWS_SESSION_TOKEN
+
+env=$("$root/infra/local/kinesis-local" --state-dir "$state" start --dynamo) || exit 1
+eval "$env"
+export AWS_ENDPOINT_URL_KINESIS AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID \
+	AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+"$KC" create s16 16 >/dev/null || exit 1
+"$TG" --simulated --seed 5 -n "$N" --fields SEQ >"$tmp/trades" || exit 1
+"$KW" -s s16 --random-key --rate-limit 0 "$tmp/trades" || exit 1
+echo "$N records in a 16-shard stream; $RUNS runs each, medians"
+
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# one_run W RUN: W workers (0: one reader without leases); prints
+# "records/s lines shares".
+one_run() {
+	local w=$1 run=$2 t0 t1 i lines shares='' table="scale-$1-$2"
+	local -a mine=()
+	t0=$(now_ms)
+	if [ "$w" = 0 ]; then
+		"$KR" -s s16 -o trim-horizon -e --limit 10000 >"$tmp/out-0" 2>"$tmp/err-0" &
+		mine+=("$!")
+	else
+		for ((i = 1; i <= w; i++)); do
+			"$KR" -s s16 -o trim-horizon -e --limit 10000 --lease-table "$table" \
+				--worker-id "w$i" >"$tmp/out-$i" 2>"$tmp/err-$i" &
+			mine+=("$!")
+		done
+	fi
+	pids=("${mine[@]}")
+	for i in "${mine[@]}"; do
+		wait "$i" || { echo "leases-scale.sh: a worker failed:" >&2; cat "$tmp"/err-* >&2; return 1; }
+	done
+	t1=$(now_ms)
+	pids=()
+	lines=0
+	for ((i = (w == 0 ? 0 : 1); i <= w; i++)); do
+		shares+="$(wc -l <"$tmp/out-$i") "
+		lines=$((lines + $(wc -l <"$tmp/out-$i")))
+	done
+	if [ "$(cat "$tmp"/out-* | jq -r '[.TICKER, .SEQ] | @tsv' | sort -u | wc -l)" != "$N" ]; then
+		echo "leases-scale.sh: $w workers, run $run: not every record read" >&2
+		return 1
+	fi
+	rm -f "$tmp"/out-* "$tmp"/err-*
+	awk -v n="$N" -v ms=$((t1 - t0)) -v l="$lines" -v s="$shares" \
+		'BEGIN { printf "%d %d %s\n", n * 1000 / ms, l, s }'
+}
+
+fail=0
+printf '%-22s %12s %10s %s\n' readers "records/s" "lines" "lines per worker (last run)"
+base=''
+for w in 0 1 2 4; do
+	rates=()
+	last=''
+	for ((r = 1; r <= RUNS; r++)); do
+		out=$(one_run "$w" "$r") || { fail=1; continue; }
+		read -r rate lines shares <<<"$out"
+		rates+=("$rate")
+		last="$lines $shares"
+	done
+	[ ${#rates[@]} -gt 0 ] || continue
+	med=$(printf '%s\n' "${rates[@]}" | median)
+	[ "$w" = 0 ] && base=$med
+	label="$w workers, leases"
+	[ "$w" = 0 ] && label="1 reader, no leases"
+	read -r lines shares <<<"$last"
+	printf '%-22s %12s %10s %s\n' "$label" "$med" "$lines" "$shares"
+	if [ "$w" != 0 ] && [ -n "$base" ]; then
+		printf '%-22s %12s\n' "" "$(awk -v a="$med" -v b="$base" 'BEGIN { printf "x%.2f of no leases", a / b }')"
+	fi
+done
+exit "$fail"

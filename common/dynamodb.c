@@ -85,8 +85,8 @@ call(struct kin_client *c, const char *op, const char *table,
 
 	if (ae == NULL)
 		ae = &tmp;
-	if (kin_call_ex(c, op, table, 0, c->body.p, c->body.len, &c->resp, ae,
-	    err) == 0)
+	if (kin_call_ex(c, op, table, KIN_CALL_JSON, c->body.p, c->body.len,
+	    &c->resp, ae, err) == 0)
 		return 0;
 	return kin_ddb_condition_failed(ae) ? KIN_DDB_CONDITION : -1;
 }

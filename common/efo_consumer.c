@@ -94,8 +94,9 @@ consumer_call(struct kin_client *c, const char *op, const char *subject,
 	char e2[KIN_ERRLEN];
 	int t;
 
-	if (kin_call_ex(c, op, subject, 0, c->body.p, c->body.len, &c->resp,
-	    ae, err) < 0 || kin_resp_json(c, op, subject, ae, err) < 0)
+	if (kin_call_ex(c, op, subject, KIN_CALL_JSON, c->body.p, c->body.len,
+	    &c->resp, ae, err) < 0 ||
+	    kin_resp_json(c, op, subject, ae, err) < 0)
 		return -1;
 	t = kin_json_get(&c->json, 0, key);
 	if (t < 0) {
@@ -174,7 +175,8 @@ kin_list_stream_consumers(struct kin_client *c, const char *stream_arn,
 			goto fail;
 		free(next);
 		next = NULL;
-		if (kin_call_ex(c, "ListStreamConsumers", stream_arn, 0,
+		if (kin_call_ex(c, "ListStreamConsumers", stream_arn,
+		    KIN_CALL_JSON,
 		    c->body.p, c->body.len, &c->resp, ae, err) < 0 ||
 		    kin_resp_json(c, "ListStreamConsumers", stream_arn, ae,
 		    err) < 0)

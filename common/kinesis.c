@@ -415,6 +415,25 @@ trace(struct kin_client *c, const char *line)
 	c->trace(c->trace_ctx, out);
 }
 
+/* A whole answer that is not a JSON object (garbled on the way, or cut
+ * short with a length that matched): 1 if it is one, else 0 with ae as a
+ * transport failure, so that it is asked again. */
+static int
+json_object(struct kin_client *c, const char *op, const char *subject,
+    const struct kin_buf *body, struct kin_awserr *ae, char *err)
+{
+	char e2[KIN_ERRLEN];
+
+	if (kin_json_parse(&c->json, body->p ? body->p : "", body->len,
+	    e2) == 0 && c->json.ntok > 0 && c->json.tok[0].type == JSMN_OBJECT)
+		return 1;
+	if (c->json.ntok > 0 && c->json.tok[0].type != JSMN_OBJECT)
+		snprintf(e2, sizeof e2, "not a JSON object");
+	(void)kin_bad_response(op, subject, e2, ae, err);
+	ae->status = 200;
+	return 0;
+}
+
 int
 kin_call_ex(struct kin_client *c, const char *op, const char *subject,
     int flags, const char *body, size_t len, struct kin_buf *resp,
@@ -460,7 +479,9 @@ kin_call_ex(struct kin_client *c, const char *op, const char *subject,
 			    strlen(e2));
 			kin_seterr(err, "%s: %s", w, e2);
 		} else if (check(&c->json, op, subject, r.status, r.errortype,
-		    r.body.p, r.body.len, ae, err) == 0) {
+		    r.body.p, r.body.len, ae, err) == 0 &&
+		    ((flags & KIN_CALL_JSON) == 0 ||
+		    json_object(c, op, subject, &r.body, ae, err))) {
 			if (spent > 0)
 				kin_retry_refund(&c->retry, spent);
 			else
@@ -503,7 +524,8 @@ int
 kin_call(struct kin_client *c, const char *op, const char *body, size_t len,
     struct kin_buf *resp, struct kin_awserr *ae, char *err)
 {
-	return kin_call_ex(c, op, NULL, 0, body, len, resp, ae, err);
+	return kin_call_ex(c, op, NULL, KIN_CALL_JSON, body, len, resp, ae,
+	    err);
 }
 
 int

@@ -93,6 +93,9 @@ int kin_call(struct kin_client *c, const char *op, const char *body,
     size_t len, struct kin_buf *resp, struct kin_awserr *ae, char *err);
 /* Same, with subject (a stream name, or NULL) named in err, and flags. */
 #define KIN_CALL_NO_THROTTLE_RETRY 1  /* throttling comes back at once */
+#define KIN_CALL_JSON 2  /* a 2xx answer that is not a JSON object is a
+                            failed attempt, retried as a dropped
+                            connection would be (kin_call sets it) */
 int kin_call_ex(struct kin_client *c, const char *op, const char *subject,
     int flags, const char *body, size_t len, struct kin_buf *resp,
     struct kin_awserr *ae, char *err);

@@ -43,7 +43,7 @@ kin_get_shard_iterator(struct kin_client *c, const char *stream,
 	}
 	if (kin_body_end(&c->body, err) < 0)
 		return -1;
-	if (kin_call_ex(c, "GetShardIterator", shard, 0, c->body.p,
+	if (kin_call_ex(c, "GetShardIterator", shard, KIN_CALL_JSON, c->body.p,
 	    c->body.len, &c->resp, ae, err) < 0 ||
 	    kin_resp_json(c, "GetShardIterator", shard, ae, err) < 0)
 		return -1;
@@ -286,7 +286,8 @@ kin_get_records(struct kin_client *c, const char *iter, int limit,
 	    (limit > 0 && kin_body_int(&c->body, "Limit", limit, err) < 0) ||
 	    kin_body_end(&c->body, err) < 0)
 		return -1;
-	if (kin_call_ex(c, "GetRecords", NULL, KIN_CALL_NO_THROTTLE_RETRY,
+	if (kin_call_ex(c, "GetRecords", NULL,
+	    KIN_CALL_NO_THROTTLE_RETRY | KIN_CALL_JSON,
 	    c->body.p, c->body.len, &c->resp, ae, err) < 0)
 		return -1;
 	if (kin_get_records_parse(&c->json, c->resp.p, c->resp.len, out,
@@ -463,7 +464,7 @@ kin_put_records(struct kin_client *c, const char *stream,
 		}
 		return -1;
 	}
-	if (kin_call_ex(c, "PutRecords", stream, 0, c->body.p, c->body.len,
+	if (kin_call_ex(c, "PutRecords", stream, KIN_CALL_JSON, c->body.p, c->body.len,
 	    &c->resp, ae, err) < 0)
 		return -1;
 	if (kin_put_records_parse(c->resp.p, c->resp.len, n, res, failed,

@@ -96,7 +96,7 @@ kin_list_streams(struct kin_client *c, char ***names, size_t *n,
 			goto fail;
 		free(next);
 		next = NULL;
-		if (kin_call_ex(c, "ListStreams", NULL, 0, c->body.p, c->body.len,
+		if (kin_call_ex(c, "ListStreams", NULL, KIN_CALL_JSON, c->body.p, c->body.len,
 		    &c->resp, ae, err) < 0 ||
 		    kin_resp_json(c, "ListStreams", NULL, ae, err) < 0)
 			goto fail;
@@ -204,7 +204,7 @@ list_shards_once(struct kin_client *c, const char *stream,
 		free(prev);
 		prev = next;
 		next = NULL;
-		if (kin_call_ex(c, "ListShards", stream, 0, c->body.p,
+		if (kin_call_ex(c, "ListShards", stream, KIN_CALL_JSON, c->body.p,
 		    c->body.len, &c->resp, ae, err) < 0) {
 			if (prev != NULL && ae != NULL &&
 			    ae->kind == KIN_AWS_EXPIRED_ITERATOR) {
@@ -291,7 +291,8 @@ kin_describe_stream_summary(struct kin_client *c, const char *stream,
 	if (kin_body_str(&c->body, "StreamName", stream, err) < 0 ||
 	    kin_body_end(&c->body, err) < 0)
 		return -1;
-	if (kin_call_ex(c, "DescribeStreamSummary", stream, 0, c->body.p,
+	if (kin_call_ex(c, "DescribeStreamSummary", stream,
+	    KIN_CALL_JSON, c->body.p,
 	    c->body.len, &c->resp, ae, err) < 0 ||
 	    kin_resp_json(c, "DescribeStreamSummary", stream, ae, err) < 0)
 		return -1;

@@ -72,6 +72,23 @@ same_file(const struct stat *a, const struct stat *b)
 	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* Each shard's position in the barrier just committed (what the leases
+ * may be told, with --lease-table). */
+static void
+note_committed(struct table *t, const struct kin_ckpt *c)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < c->n; i++) {
+		struct shard *s = table_find_locked(t, c->e[i].id);
+		if (s == NULL)
+			continue;
+		s->committed_done = c->e[i].done;
+		if (!c->e[i].done)
+			s->committed = c->e[i].pos;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
 int
 barriers_poll(struct barriers *b, char *err)
 {
@@ -91,8 +108,10 @@ barriers_poll(struct barriers *b, char *err)
 	if (rc == 1) {
 		/* kin-write replaces the file whole (rename), so what was
 		 * read is one commit */
-		if (c.barrier > b->committed)
+		if (c.barrier > b->committed) {
 			b->committed = c.barrier;
+			note_committed(b->t, &c);
+		}
 		b->seen = st;
 	}
 	kin_ckpt_release(&c);

@@ -98,6 +98,20 @@ lease_parent_finished(void *ctx, const char *id)
 	return 1;
 }
 
+/* With lo->lock held. */
+static int
+grow_ended(struct lease_owner *lo)
+{
+	size_t nc = lo->capended ? lo->capended * 2 : 8;
+	char **nv = realloc(lo->ended, nc * sizeof *nv);
+
+	if (nv == NULL)
+		return -1;
+	lo->ended = nv;
+	lo->capended = nc;
+	return 0;
+}
+
 static void
 queue_end(struct lease_owner *lo, const char *id)
 {
@@ -106,16 +120,10 @@ queue_end(struct lease_owner *lo, const char *id)
 	if (dup == NULL)
 		return;   /* the lease stays at the last checkpoint: re-read */
 	pthread_mutex_lock(&lo->lock);
-	if (lo->nended == lo->capended) {
-		size_t nc = lo->capended ? lo->capended * 2 : 8;
-		char **nv = realloc(lo->ended, nc * sizeof *nv);
-		if (nv == NULL) {
-			pthread_mutex_unlock(&lo->lock);
-			free(dup);
-			return;
-		}
-		lo->ended = nv;
-		lo->capended = nc;
+	if (lo->nended == lo->capended && grow_ended(lo) < 0) {
+		pthread_mutex_unlock(&lo->lock);
+		free(dup);
+		return;
 	}
 	lo->ended[lo->nended++] = dup;
 	lo->sync_now = 1;     /* its children's leases */
@@ -249,6 +257,13 @@ lease_owner_attach(struct lease_owner *lo, struct table *t)
 }
 
 void
+lease_owner_barriers(struct lease_owner *lo, const struct kin_ckpt *ck)
+{
+	lo->barrier = 1;
+	lo->ck = ck;
+}
+
+void
 lease_owner_halt(struct lease_owner *lo)
 {
 	if (!lo->running)
@@ -351,6 +366,45 @@ lease_pos(const struct opts *o, const char *cp, int64_t subseq,
 	return 0;
 }
 
+/* Sequence numbers are decimal strings: longer is later. */
+static int
+seq_cmp(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/* Barrier mode: where this pipeline's own checkpoint has shard id further
+ * on than its lease (the lease is written after the file is committed; a
+ * stop in between leaves it behind), resume from the file, whose state
+ * kin-window restores: the records in between are in that state already.
+ * A lease further on was moved by another worker since: it wins.  Returns
+ * 1 when the file has the shard read to its end, else 0 with *p updated. */
+static int
+later_of_file(const struct lease_owner *lo, const char *id,
+    struct kin_pos *p)
+{
+	if (!lo->barrier || lo->ck == NULL)
+		return 0;
+	for (size_t i = 0; i < lo->ck->n; i++) {
+		const struct kin_ckpt_entry *e = &lo->ck->e[i];
+		if (strcmp(e->id, id) != 0)
+			continue;
+		if (e->done)
+			return 1;
+		if (e->pos.kind != POS_AFTER)
+			return 0;
+		if (p->kind != POS_AFTER || seq_cmp(e->pos.seq, p->seq) > 0 ||
+		    (seq_cmp(e->pos.seq, p->seq) == 0 && e->pos.sub > p->sub))
+			*p = e->pos;
+		return 0;
+	}
+	return 0;
+}
+
 static void
 ask_sync(struct lease_owner *lo)
 {
@@ -369,6 +423,9 @@ apply_gain(struct lease_owner *lo, const struct lease_gain *g)
 	int fin = lease_pos(lo->o, g->checkpoint, g->subseq, &p);
 	int64_t until = valid_until(lo, g->shard);
 
+	if (fin != 1 && later_of_file(lo, g->shard, &p))
+		fin = 1;
+
 	pthread_mutex_lock(&t->lock);
 	s = table_find_locked(t, g->shard);
 	if (s == NULL || s->busy) {
@@ -383,12 +440,15 @@ apply_gain(struct lease_owner *lo, const struct lease_gain *g)
 	s->throttles = 0;
 	s->millis_behind = -1;
 	memset(&s->last, 0, sizeof s->last);
+	memset(&s->committed, 0, sizeof s->committed);
+	s->committed_done = 0;
 	if (fin == 1) {
 		s->state = SH_DONE;
+		s->committed_done = lo->barrier;
 	} else {
 		s->start = p;
 		if (p.kind == POS_AFTER)
-			s->last = p;
+			s->last = s->committed = p;
 		s->state = SH_WAITING;
 	}
 	__atomic_store_n(&s->lease_until_ms, until, __ATOMIC_RELEASE);
@@ -548,15 +608,18 @@ write_positions(struct lease_owner *lo, char *err)
 	for (size_t i = 0; i < lo->m.nheld; i++) {
 		const struct kin_lease_held *h = &lo->m.held[i];
 		struct shard *s = table_find_locked(t, h->shard);
+		/* in barrier mode only what kin-write has committed */
+		const struct kin_pos *at = s == NULL ? NULL :
+		    lo->barrier ? &s->committed : &s->last;
 		if (s == NULL || !s->owned || !h->active ||
-		    s->last.kind != POS_AFTER)
+		    at->kind != POS_AFTER)
 			continue;
 		if (h->checkpoint != NULL && strcmp(h->checkpoint,
-		    s->last.seq) == 0 && h->subseq == s->last.sub)
+		    at->seq) == 0 && h->subseq == at->sub)
 			continue;
 		snprintf(v[n].shard, sizeof v[n].shard, "%s", s->id);
-		memcpy(v[n].seq, s->last.seq, sizeof v[n].seq);
-		v[n].sub = s->last.sub;
+		memcpy(v[n].seq, at->seq, sizeof v[n].seq);
+		v[n].sub = at->sub;
 		n++;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -574,6 +637,34 @@ write_positions(struct lease_owner *lo, char *err)
 	free(v);
 	events(lo);
 	return rc;
+}
+
+/* Barrier mode: a committed barrier has shard id read to its end. */
+static int
+end_committed(struct lease_owner *lo, const char *id)
+{
+	struct shard *s;
+	int done;
+
+	pthread_mutex_lock(&lo->t->lock);
+	s = table_find_locked(lo->t, id);
+	done = s != NULL && s->committed_done;
+	pthread_mutex_unlock(&lo->t->lock);
+	return done;
+}
+
+/* Back on the list of ends, quietly: no listing for it. */
+static void
+keep_end(struct lease_owner *lo, char *id)
+{
+	pthread_mutex_lock(&lo->lock);
+	if (lo->nended < lo->capended ||
+	    (lo->nended == lo->capended && grow_ended(lo) == 0)) {
+		lo->ended[lo->nended++] = id;
+		id = NULL;
+	}
+	pthread_mutex_unlock(&lo->lock);
+	free(id);   /* out of memory: the lease stays behind, read again */
 }
 
 /* SHARD_END into the leases of the shards read to their end.  Those that
@@ -594,6 +685,11 @@ write_ends(struct lease_owner *lo, char *err)
 	for (size_t i = 0; i < n; i++) {
 		struct kin_awserr ae;
 		char e2[KIN_ERRLEN];
+		if (lo->barrier && held(lo, v[i]) != NULL &&
+		    !end_committed(lo, v[i])) {
+			keep_end(lo, v[i]);   /* not before kin-write has it */
+			continue;
+		}
 		int r = kin_lease_checkpoint(&lo->m, v[i], KIN_LEASE_SHARD_END,
 		    0, &ae, e2);
 		if (r == 0) {

@@ -50,6 +50,12 @@ struct lease_owner {
 	int sync_now;              /* list shards at the next turn */
 	char **ended;              /* shards read to their end: SHARD_END */
 	size_t nended, capended;
+	/* Barrier mode (--checkpoint with --barrier-interval): the leases
+	 * get the positions of committed barriers only, never of records
+	 * merely written, and SHARD_END once a committed barrier has the
+	 * shard at its end; ck (borrowed) is the file loaded at the start. */
+	int barrier;
+	const struct kin_ckpt *ck;
 	/* the thread's alone (the caller's after lease_owner_stop) */
 	struct lease_gain *pend;   /* gains waiting for a shard to be free */
 	size_t npend, cappend;
@@ -67,6 +73,9 @@ int lease_owner_init(struct lease_owner *lo, const struct opts *o,
 void lease_owner_bind(struct owner *ow, struct lease_owner *lo);
 /* Use t (its shards get gated). */
 void lease_owner_attach(struct lease_owner *lo, struct table *t);
+/* Barrier mode, before lease_owner_start: ck is the pipeline's checkpoint
+ * as loaded (NULL if none), kept by the caller until release. */
+void lease_owner_barriers(struct lease_owner *lo, const struct kin_ckpt *ck);
 /* Start the thread. */
 int lease_owner_start(struct lease_owner *lo, char *err);
 /* Stop the thread; then, the readers having stopped, close every shard's

@@ -398,10 +398,10 @@ parse_args(struct opts *o, int argc, char **argv)
 		return KIN_EX_USAGE;
 	}
 	if (o->lease_table != NULL && (o->nshards > 0 || o->index_n > 0 ||
-	    o->checkpoint != NULL)) {
+	    (o->checkpoint != NULL && o->barrier_ms == 0))) {
 		kin_warn(PROG, "--lease-table decides the shards and keeps the "
-		    "checkpoints: no --shard, --shard-index or --checkpoint "
-		    "with it");
+		    "checkpoints: no --shard, --shard-index, nor --checkpoint "
+		    "but with --barrier-interval");
 		return KIN_EX_USAGE;
 	}
 	if (o->lease_table == NULL && (o->worker_id != NULL ||

@@ -397,6 +397,8 @@ run(struct opts *o)
 			    "no committed barrier: restore from nothing");
 	}
 
+	if (o->lease_table != NULL && o->barrier_ms > 0)
+		lease_owner_barriers(&rn.lo, rn.have_ck ? &rn.ck : NULL);
 	if ((o->lease_table != NULL && lease_owner_start(&rn.lo, err) < 0) ||
 	    (o->efo != NULL && efo_src_start(&rn.efo, err) < 0)) {
 		kin_warn(PROG, "%s", err);
@@ -525,7 +527,9 @@ run(struct opts *o)
 		kin_warn(PROG, "a shard reader did not stop within 15s");
 	if (o->efo != NULL)
 		efo_src_stop(&rn.efo);
-	if (o->lease_table != NULL && lease_owner_stop(&rn.lo, err) < 0) {
+	/* in barrier mode the leases wait for the last barrier's commit */
+	if (o->lease_table != NULL && o->barrier_ms == 0 &&
+	    lease_owner_stop(&rn.lo, err) < 0) {
 		kin_warn(PROG, "%s", err);
 		if (status == KIN_EX_OK)
 			status = KIN_EX_UNAVAILABLE;
@@ -548,6 +552,14 @@ run(struct opts *o)
 		} else {
 			kin_warn(PROG, "%s", err);
 			status = KIN_EX_IOERR;
+		}
+	}
+	if (o->lease_table != NULL && o->barrier_ms > 0) {
+		(void)barriers_poll(&rn.bar, err);
+		if (lease_owner_stop(&rn.lo, err) < 0) {
+			kin_warn(PROG, "%s", err);
+			if (status == KIN_EX_OK)
+				status = KIN_EX_UNAVAILABLE;
 		}
 	}
 out_reader:

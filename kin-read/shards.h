@@ -63,6 +63,9 @@ struct shard {
 	struct kin_pos start;      /* where reading begins */
 	struct kin_pos last;       /* last user record written (POS_AFTER), or
 	                          POS_NONE */
+	struct kin_pos committed;  /* barrier mode: its position in the last
+	                              barrier committed, or POS_NONE */
+	int committed_done;        /* ... which had it read to its end */
 	int64_t millis_behind;
 	long long records;
 	int busy;              /* a worker is reading it */

@@ -369,6 +369,69 @@ put_keyed() {
 	assert_line --regexp '^shardId-000000000004	-	[0-9]+$'
 }
 
+# pipe NAME: kin-read --lease-table | kin-write in barrier mode (through
+# a fifo, so each has its pid: PID_NAME and WPID_NAME), the pipeline's
+# checkpoint in NAME.ck, into the stream OUT.
+pipe() {
+	local name=$1
+	shift
+	mkfifo "$T/$name.fifo"
+	kin-write -s "$OUT" --random-key --checkpoint "$T/$name.ck" \
+		<"$T/$name.fifo" 2>"$T/$name.w.err" 3>&- &
+	PIDS+=("$!")
+	eval "WPID_$name=$!"
+	kin-read -s "$STREAM" -o trim-horizon --lease-table "$TABLE" \
+		--worker-id "$name" --failover-time 3s --discovery-interval 2s \
+		--checkpoint "$T/$name.ck" --barrier-interval 200ms -v "$@" \
+		>"$T/$name.fifo" 2>"$T/$name.err" 3>&- &
+	PIDS+=("$!")
+	eval "PID_$name=$!"
+}
+# out_has N: the output stream holds N distinct records or more.
+out_has() {
+	[ "$(kin-read -s "$OUT" -o trim-horizon -e | sort -u | wc -l)" -ge "$1" ]
+}
+@test "pipelines with barriers: the leases get the committed barriers' positions; kill -9 one, nothing is lost" {
+	local st
+	OUT="out-$BATS_TEST_NUMBER"
+	kinctl create "$OUT" 1 >/dev/null
+	pipe A
+	pipe B
+	wait_for -t 30 is_table '6 6'
+	put 0 1200 0.05
+	wait_for -t 60 out_has 1200
+	# every position in a lease is one that a kin-write committed: the
+	# checkpoint file of the pipeline that holds it has it at or past it
+	wait_for -t 20 checkpointed 12
+	leases >"$T/leases"
+	run -0 awk -F'\t' '$2 != "A" && $2 != "B" { bad++ } END { print bad + 0 }' "$T/leases"
+	assert_output 0
+	# kill -9 B, both stages: A takes its shards from B's last committed
+	# barriers; what came after them is read again, nothing is lost
+	kill -9 "$PID_B" "$WPID_B"
+	put 1200 2000 0.05
+	wait_for -t 60 is_table 12
+	wait_for -t 60 out_has 2000
+	kin-read -s "$OUT" -o trim-horizon -e | sort -u >"$T/got"
+	seq -f 'p%06g' 0 1999 >"$T/want"
+	cmp "$T/got" "$T/want"
+	# SIGTERM: no end line (kin-write keeps its last barrier and says so
+	# with 75), the last committed positions in the leases, which are
+	# given up
+	kill -TERM "$PID_A"
+	st=0
+	wait "$WPID_A" || st=$?
+	[ "$st" = 75 ]
+	run -0 awk -F'\t' '$2 != "-" { held++ } END { print held + 0 }' <(leases)
+	assert_output 0
+	# and each lease's checkpoint is A's last committed barrier's position
+	jq -r '.shards[] | select(.seq != null) | [.id, .seq] | @tsv' "$T/A.ck" | sort >"$T/ck.pos"
+	leases | cut -f1,3 | sort >"$T/lease.pos"
+	[ "$(wc -l <"$T/ck.pos")" = 12 ]
+	cmp "$T/ck.pos" "$T/lease.pos"
+	grep -q "lease table '$TABLE': worker 'A' gained" "$T/A.err"
+}
+
 @test "unit: the writer's gate stops a batch at a record boundary once the lease runs out" {
 	local dir=$KIN_ROOT/build/plain/kin-read
 	[ "${KIN_TEST_BUILD:-plain}" != san ] || dir=$KIN_ROOT/build/san/kin-read
@@ -378,7 +441,7 @@ put_keyed() {
 
 @test "usage: --lease-table decides the shards; --worker-id and --failover-time need it" {
 	run -64 --separate-stderr kin-read -s "$STREAM" --lease-table t1x --shard shardId-000000000000
-	assert_stderr --partial 'no --shard, --shard-index or --checkpoint'
+	assert_stderr --partial 'no --shard, --shard-index, nor --checkpoint but with --barrier-interval'
 	run -64 --separate-stderr kin-read -s "$STREAM" --lease-table t1x --checkpoint "$T/ck"
 	run -64 --separate-stderr kin-read -s "$STREAM" --worker-id w
 	assert_stderr_line 'kin-read: --worker-id and --failover-time need --lease-table'

@@ -534,7 +534,6 @@ static void fill(struct writer *w, struct req *r, int64_t now)
 				    KW_AHEAD);
 				__builtin_prefetch(a);
 				__builtin_prefetch(a + 64);
-				__builtin_prefetch(a + 128);
 			}
 			c = krec_cost(k);
 			/* at most half a second of a shard's 1 MiB/s in one

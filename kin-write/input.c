@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,7 +415,10 @@ enum in_rc input_next(struct input *in, struct in_item *it, char *err)
 	enum in_rc rc;
 	int r;
 
-	memset(it, 0, sizeof(*it));
+	/* not all of it: the two texts are most of its bytes, per record */
+	memset(it, 0, offsetof(struct in_item, ctype));
+	it->ctype[0] = '\0';
+	it->msg[0] = '\0';
 	for (;;) {
 		if (in->fd < 0)
 			return IN_EOF;

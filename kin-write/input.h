@@ -35,14 +35,15 @@ enum in_rc {
 struct in_item {
 	struct urec *u;
 	const char *reason;      /* IN_BAD: "too-large", "bad-key", ... */
-	char msg[256];           /* IN_BAD: why, for the warning */
 	const char *data;        /* IN_BAD: the line (NULL if not kept) */
 	size_t len;
 	const char *key;         /* IN_BAD: the key if one was found */
-	char ctype[32];          /* IN_CONTROL: "barrier", "end", ... */
 	const char *src;         /* input name, "-" for stdin */
 	long long lineno;
 	int fd;                  /* IN_AGAIN: what to poll */
+	/* the texts last: input_next() clears only their first byte */
+	char ctype[32];          /* IN_CONTROL: "barrier", "end", ... */
+	char msg[256];           /* IN_BAD: why, for the warning */
 };
 
 #define KW_KEY_POOL 1024   /* power of two */

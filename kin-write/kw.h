@@ -18,30 +18,39 @@ typedef unsigned __int128 kw_u128;
 struct shard;
 struct urec;
 
+/* Fields in the order they are used: the first 64 bytes are all that an
+ * acknowledgement reads (records wait in flight long enough to leave the
+ * cache, so each line touched then is a miss); the next line is what a
+ * request's body reads. */
 struct krec {
-	struct krec *next;       /* in a shard queue */
+	struct krec *next;       /* in a list being re-routed (refresh_map) */
 	struct urec *users;      /* the record, or NULL for an aggregate */
-	uint32_t nusers;         /* records in it */
+	char *err;               /* "code\0message" of the last failure */
 	uint64_t epoch;          /* barriers read before its records */
-	long long *lines;        /* aggregate: its records' input lines */
-	const char **srcs;       /* and input names */
+	size_t ucost;            /* urec_cost() of its users */
+	struct shard *shard;     /* queue it belongs to */
+	uint32_t nusers;         /* records in it */
+	int16_t embedded;        /* lives inside its only urec */
+	int16_t cls;             /* and then that urec's block class */
 	int attempts;            /* PutRecords tries so far */
-	int embedded;            /* lives inside its only urec */
+	/* line 2 */
 	char *data;              /* bytes to put (users->data when alone) */
 	size_t len;
-	char *agg;               /* owned aggregate bytes (then its ehk), or NULL */
 	const char *key;         /* users->key, or "a" for an aggregate */
-	const char *ehk;         /* ExplicitHashKey, or NULL */
 	size_t keylen;
-	kw_u128 hash;            /* users->hash */
-	struct shard *shard;     /* queue it belongs to */
+	const char *ehk;         /* ExplicitHashKey, or NULL */
+	char *agg;               /* owned aggregate bytes (then its ehk), or NULL */
 	int64_t enq_us;          /* when it became ready (linger) */
 	int64_t deadline_us;     /* earliest user deadline, 0 = none */
-	size_t ucost;            /* urec_cost() of its users */
-	char *err;               /* "code\0message" of the last failure */
+	/* line 3 */
+	kw_u128 hash;            /* users->hash */
+	long long *lines;        /* aggregate: its records' input lines */
+	const char **srcs;       /* and input names */
 };
 
 struct urec {
+	struct krec lone;        /* its krec when it goes alone (first: a
+	                            block starts on a cache line) */
 	struct urec *next;       /* in an aggregate's list */
 	uint64_t seq;            /* input order, from 0 */
 	uint64_t epoch;          /* barriers read before this record */
@@ -55,7 +64,6 @@ struct urec {
 	char *data;              /* bytes (NUL after them) */
 	size_t len;
 	int cls;                 /* allocation size class, -1 for malloc */
-	struct krec lone;        /* its krec when it goes alone */
 	/* key, ehk and data live in the same allocation */
 };
 

@@ -76,14 +76,23 @@ static void *block_get(int c)
 	char *arena;
 	struct block *b;
 
-	if (f->n)
+	if (f->n) {
+		/* the block after the next one will be written soon: ask
+		 * for its lines now (it left the cache long ago) */
+		if (f->n > 2) {
+			const char *a = f->p[f->n - 3];
+			for (i = 0; i < bs && i < 384; i += 64)
+				__builtin_prefetch(a + i, 1);
+		}
 		return f->p[--f->n];
+	}
 	if (f->list) {
 		b = f->list;
 		f->list = b->next;
 		return b;
 	}
-	if (!(arena = malloc(KW_ARENA)))
+	/* on a cache line, as every class size is a multiple of one */
+	if (!(arena = aligned_alloc(64, KW_ARENA)))
 		return NULL;
 	/* stacked so that blocks are handed out in address order */
 	for (i = (KW_ARENA / bs) * bs; i >= bs; i -= bs)
@@ -138,6 +147,7 @@ struct krec *krec_lone(struct urec *u)
 	memset(k, 0, sizeof(*k));
 	u->next = NULL;
 	k->embedded = 1;
+	k->cls = (int16_t)u->cls;
 	k->users = u;
 	k->nusers = 1;
 	k->data = u->data;
@@ -182,6 +192,17 @@ void krec_free(struct krec *k)
 
 	if (!k)
 		return;
+	if (k->embedded) {
+		/* the common case, from the krec's first line alone: a lone
+		 * record has no aggregate bytes and no list */
+		u = k->users;
+		free(k->err);
+		if (k->cls >= 0)
+			block_put(k->cls, u);
+		else
+			free(u);
+		return;
+	}
 	embedded = k->embedded;
 	free(k->err);
 	free(k->agg);

@@ -3,8 +3,6 @@
  * the shard or the whole writer backing off with full jitter), or
  * dead-lettered; and the shard map refreshed after a reshard. */
 #include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,17 +42,12 @@ static int parse_answer(const struct send_result *res, size_t n, int *failed,
 /* ---- replies ---- */
 
 /* A request's records have left the cache while it was in flight: fetch
- * the lines an answer touches (the krec, and for a lone record the urec
- * around it, which krec_free() gives back) a few records ahead. */
+ * the line an answer reads (kw.h puts it first in a krec) a few records
+ * ahead. */
 #define KW_BEHIND 8
 static inline void prefetch_krec(const struct krec *k)
 {
-	const char *u = (const char *)((uintptr_t)k -
-	    offsetof(struct urec, lone));
-	size_t o;
-
-	for (o = 0; o < offsetof(struct urec, lone) + sizeof(*k); o += 64)
-		__builtin_prefetch(u + o);
+	__builtin_prefetch(k);
 }
 
 static enum kin_aws_kind code_kind(const char *code)
@@ -102,8 +95,8 @@ static int64_t backoff_us(struct writer *w, enum kin_aws_kind kind,
 }
 
 /* Warnings about failed requests: every one with -vv, else at most one
- * each 5 s (throttling only with -v), so a failing service is visible but
- * not a flood. */
+ * each 5 s (throttling only with -v; none with -q), so a failing service
+ * is visible but not a flood. */
 static void warn_fail(struct writer *w, enum kin_aws_kind kind,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -115,6 +108,8 @@ static void warn_fail(struct writer *w, enum kin_aws_kind kind,
 	va_list ap;
 
 	if (w->o.verbose < 2) {
+		if (w->o.quiet)
+			return;
 		if (kind == KIN_AWS_THROTTLED && w->o.verbose < 1)
 			return;
 		if (last && now - last < 5000000)
@@ -145,8 +140,9 @@ static void reject_all(struct writer *w, struct req *r, const char *code,
 {
 	size_t i;
 
-	kin_warn(KW_PROG, "PutRecords(%s) rejected %zu records: %s%s%s",
-	    w->stream, r->n, code, *msg ? ": " : "", msg);
+	if (!w->o.quiet || w->o.verbose >= 2)
+		kin_warn(KW_PROG, "PutRecords(%s) rejected %zu records: "
+		    "%s%s%s", w->stream, r->n, code, *msg ? ": " : "", msg);
 	for (i = 0; i < r->n; i++)
 		dead_krec(w, r->k[i], "rejected", code, msg);
 }
@@ -249,7 +245,9 @@ void refresh_map(struct writer *w, int64_t now)
 	w->last_refresh_us = now;
 	w->refresh = 0;
 	if (shardmap_load(&w->map, w->c, w->stream, &ae, err) < 0) {
-		kin_warn(KW_PROG, "cannot refresh the shard map: %s", err);
+		if (!w->o.quiet)   /* it is tried again */
+			kin_warn(KW_PROG, "cannot refresh the shard map: %s",
+			    err);
 		return;
 	}
 	if (w->o.verbose)

@@ -34,6 +34,8 @@ struct writer_opts {
 	size_t max_records;      /* per request, <= 500 */
 	size_t max_bytes;        /* per request, <= 5 MiB */
 	int verbose;
+	int quiet;               /* -q: no warnings about single records or
+	                            retried failures */
 };
 
 struct epoch {

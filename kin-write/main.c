@@ -420,6 +420,7 @@ static int validate(struct opts *o)
 	o->in.key_field = o->key_field;
 	o->in.hash_field = o->hash_field;
 	o->w.verbose = o->cli.verbose;
+	o->w.quiet = o->cli.quiet;
 	return 0;
 }
 
@@ -587,6 +588,7 @@ static void reload(struct run *r)
 		o->cli.verbose = n.cli.verbose;
 		o->cli.quiet = n.cli.quiet;
 		r->w.o.verbose = n.cli.verbose;
+		r->w.o.quiet = n.cli.quiet;
 		changed = 1;
 	}
 	if (n.keymodes != o->keymodes || !same_str(n.key, o->key) ||
@@ -679,9 +681,11 @@ static int read_input(struct run *r, int *poll_fd)
 			if (r->cm.mode && !r->in.lines.had_delim) {
 				/* a last line cut short: upstream died while
 				 * writing it, and a restart brings it again */
-				kin_warn(KW_PROG, "line %lld has no newline at the "
-				    "end of the input: upstream stopped in the "
-				    "middle of it; not put", it.lineno);
+				if (!r->o->cli.quiet)
+					kin_warn(KW_PROG, "line %lld has no "
+					    "newline at the end of the input: "
+					    "upstream stopped in the middle of "
+					    "it; not put", it.lineno);
 				urec_free(it.u);
 				break;
 			}
@@ -691,9 +695,13 @@ static int read_input(struct run *r, int *poll_fd)
 			struct dl_rec d;
 			const char *src = it.src && strcmp(it.src, "-") ?
 			    it.src : "stdin";
-			kin_warn(KW_PROG, "dead-lettered line %lld of %s%s%s: "
-			    "%s", it.lineno, src == it.src ? "'" : "", src,
-			    src == it.src ? "'" : "", it.msg);
+			/* -q: the dead letter, the counts and the exit
+			 * status are the trace */
+			if (!r->o->cli.quiet)
+				kin_warn(KW_PROG, "dead-lettered line %lld of "
+				    "%s%s%s: %s", it.lineno, src == it.src ?
+				    "'" : "", src, src == it.src ? "'" : "",
+				    it.msg);
 			memset(&d, 0, sizeof(d));
 			d.reason = it.reason;
 			d.code = "";

@@ -466,6 +466,44 @@ sys.stdout.buffer.write(bytes(b for b in range(256) if b != 10) + b"\n\xff\xfe\x
 {"TICKER":"GOOG","n":6}'
 }
 
+@test "-q: no warning per bad line or retried request; still a dead letter each, counted, exit 1" {
+	mkstream quiet 1
+	{
+		echo '{"TICKER":"AMZN","n":1}'
+		echo 'not json'
+		echo '{"n":3}'
+		echo '{"TICKER":"GOOG","n":4}'
+	} >in
+	run -1 --separate-stderr kin-write -q -s quiet -K TICKER --dead-letter dl.jsonl in
+	[ -z "$stderr" ] || { echo "stderr: $stderr"; return 1; }
+	run -0 jq -c '[.reason, .line, .file]' dl.jsonl
+	assert_output '["bad-key",2,"in"]
+["bad-key",3,"in"]'
+	# -v still counts them
+	run -1 --separate-stderr kin-write -q -v -s quiet -K TICKER --dead-letter dl2.jsonl in
+	assert_stderr_line 'kin-write: in 4, acked 2, dead-lettered 2'
+	if grep -q 'dead-lettered line' <<<"$stderr"; then echo "$stderr"; return 1; fi
+	[ "$(wc -l <dl2.jsonl)" -eq 2 ]
+	# without --dead-letter the dead letters themselves are the output on
+	# standard error, quiet or not
+	run -1 --separate-stderr kin-write -q -s quiet -K TICKER in
+	run -0 jq -c '[.reason, .line]' <<<"$stderr"
+	assert_output '["bad-key",2]
+["bad-key",3]'
+	readback quiet
+	[ "$(wc -l <rb.jsonl)" -eq 6 ]
+	# failed requests that are retried: warned about without -q, not with
+	seq 200 >in2
+	echo 'op=PutRecords count=2 status=500 error=InternalFailure' >rules
+	start_proxy
+	run -0 --separate-stderr kin-write -q -s quiet --batch-records 50 --endpoint-url "$PROXY" in2
+	[ -z "$stderr" ] || { echo "stderr: $stderr"; return 1; }
+	[ "$(grep -c 'status=500' faults.log)" -eq 2 ] || { cat faults.log; return 1; }
+	echo 'op=PutRecords count=2 status=500 error=InternalFailure # again' >rules
+	run -0 --separate-stderr kin-write -s quiet --batch-records 50 --endpoint-url "$PROXY" in2
+	assert_stderr_line --regexp '^kin-write: PutRecords\(quiet\) failed, retrying [0-9]+ records: InternalFailure'
+}
+
 @test "bad -J lines are dead-lettered; a dead-letter file is put again with -J" {
 	mkstream replay 1
 	{

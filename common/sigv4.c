@@ -4,6 +4,7 @@
 #include "sigv4.h"
 #include "err.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #define CANON_MAX (4u << 20)   /* headers of a Kinesis call are far smaller */
 #define SMALL_MAX 8192
@@ -30,12 +30,30 @@ tohex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* SHA-256 fetched from the provider once: EVP_sha256() and HMAC() look it
+ * up again on every call, which costs more than hashing a short string. */
+static const EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *
+sha256_md(void)
+{
+	pthread_once(&g_sha256_once, sha256_fetch);
+	return g_sha256 ? g_sha256 : EVP_sha256();
+}
+
 static int
 sha256(const void *p, size_t n, unsigned char out[32])
 {
 	unsigned int len = 0;
 
-	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 &&
+	return EVP_Digest(p, n, out, &len, sha256_md(), NULL) == 1 &&
 	    len == 32 ? 0 : -1;
 }
 
@@ -49,16 +67,45 @@ kin_sha256_hex(const void *p, size_t n, char hex[65])
 	tohex(md, 32, hex);
 }
 
+/* HMAC-SHA256 as RFC 2104 writes it, over the digest fetched once. */
 static int
 hmac(const void *key, size_t klen, const void *msg, size_t n,
     unsigned char out[32])
 {
+	unsigned char k[64], pad[64], inner[32];
 	unsigned int len = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int rc = -1;
 
-	if (HMAC(EVP_sha256(), key, (int)klen, msg, n, out, &len) == NULL ||
-	    len != 32)
+	memset(k, 0, sizeof k);
+	if (c == NULL)
 		return -1;
-	return 0;
+	if (klen > sizeof k) {
+		if (sha256(key, klen, k) < 0)
+			goto out;
+	} else if (klen > 0) {
+		memcpy(k, key, klen);
+	}
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = k[i] ^ 0x36;
+	if (EVP_DigestInit_ex(c, sha256_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, pad, sizeof pad) != 1 ||
+	    EVP_DigestUpdate(c, msg, n) != 1 ||
+	    EVP_DigestFinal_ex(c, inner, &len) != 1 || len != 32)
+		goto out;
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (EVP_DigestInit_ex(c, sha256_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, pad, sizeof pad) != 1 ||
+	    EVP_DigestUpdate(c, inner, sizeof inner) != 1 ||
+	    EVP_DigestFinal_ex(c, out, &len) != 1 || len != 32)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
+	EVP_MD_CTX_free(c);
+	return rc;
 }
 
 void

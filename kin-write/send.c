@@ -12,6 +12,8 @@
 #include "send.h"
 
 #define KW_RESP_MAX ((size_t)4 << 20)
+#define KW_RECV_BUF (256L * 1024)
+#define KW_SEND_BUF (1024L * 1024)
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
@@ -59,6 +61,11 @@ static void setup_easy(struct sender *s, struct req *r)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	/* a 500-record answer (about 50 KiB) in one read, a body in few
+	 * writes: fewer system calls and wake-ups per request than curl's
+	 * 16 KiB and 64 KiB (options it may refuse; then its own stay) */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, KW_RECV_BUF);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, KW_SEND_BUF);
 	if (s->c->aws && s->c->aws->ca_bundle)
 		curl_easy_setopt(e, CURLOPT_CAINFO, s->c->aws->ca_bundle);
 }

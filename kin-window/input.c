@@ -258,10 +258,36 @@ mapped_lines(struct run *r, const char *p, size_t n, char *err)
 	return IN_EOF;
 }
 
+/* Two threads while they pay (reader.c); else one for a stretch of
+ * lines, longer each time two did not pay, then two again. */
 static int
 run_mapped(struct run *r, const char *p, size_t n, char *err)
 {
-	int rc = mapped_lines(r, p, n, err);
+	const char *e = p + n;
+	size_t stretch = (size_t)64 << 20;
+	int th = use_thread(r, n), rc = IN_EOF;
+
+	while (th && rc == IN_EOF && p < e) {
+		const char *at, *stop = e, *nl;
+
+		rc = run_threaded(r, p, e, th, &at, err);
+		if (rc != IN_EOF || at == e)
+			break;
+		/* A quick give-up: one thread longer next time. */
+		stretch = (size_t)(at - p) < 2 * stretch ?
+		    (stretch < ((size_t)1 << 30) ? 2 * stretch : stretch) :
+		    (size_t)64 << 20;
+		if (th == 3)
+			stretch = (size_t)1 << 20;
+		if ((size_t)(e - at) > stretch &&
+		    (nl = memchr(at + stretch, '\n', (size_t)(e - at) -
+		    stretch)) != NULL)
+			stop = nl + 1;
+		rc = mapped_lines(r, at, (size_t)(stop - at), err);
+		p = stop;
+	}
+	if (!th)
+		rc = mapped_lines(r, p, n, err);
 
 	/* The queue points into the mapping: empty it before unmapping. */
 	if (rc != IN_ERR && kw_drain(r, err) < 0)

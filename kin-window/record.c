@@ -254,10 +254,12 @@ out:
 
 /* ---- one data record */
 
+/* Appends the encoded key to k (callers start it empty, or at the end of
+ * an arena of keys). */
 static int
 build_key(struct run *r, struct kin_buf *k, const struct fval *v, char *err)
 {
-	k->len = 0;   /* the key is bytes with lengths, never a C string */
+	/* the key is bytes with lengths, never a C string */
 	for (int i = 0; i < r->nkey; i++) {
 		const struct fval *f = &v[r->keyslot[i]];
 		size_t at = k->len;
@@ -300,40 +302,55 @@ build_key(struct run *r, struct kin_buf *k, const struct fval *v, char *err)
 
 /* The rest of a scanned line: numbers, time, key, hash.  0 when it is
  * ready to queue; else its bad kind (the slot of the field in *slot).
- * Nothing here changes the run. */
-static int
-prep(struct run *r, struct pend *q, int *slot, char *err)
+ * Nothing here changes the run: the reader thread calls it too, with a
+ * copy of the live key count (only a hint), an arena of keys and no ts
+ * (the time parser stays with the main thread). */
+int
+kw_prep(struct run *r, const struct fval *v, double *num, int64_t *ts,
+    struct kin_buf *key, uint64_t *h, int *keyready, uint32_t live,
+    int *slot, char *err)
 {
-	const struct fval *v = q->v;
+	size_t base = key->len;
 
 	for (int i = 0; i < r->g.nnum; i++)
-		if (fval_num(&v[r->g.numfield[i]], &q->num[i]) < 0) {
+		if (fval_num(&v[r->g.numfield[i]], &num[i]) < 0) {
 			*slot = r->g.numfield[i];
 			return 1 + BAD_NOTNUM;
 		}
-	if (r->timeslot >= 0) {
-		if (time_parse(&r->tp, &v[r->timeslot], &q->ts) < 0) {
+	if (ts == NULL) {
+		/* the reader thread: time is parsed by the main thread */
+	} else if (r->timeslot >= 0) {
+		if (time_parse(&r->tp, &v[r->timeslot], ts) < 0) {
 			*slot = r->timeslot;
 			return 1 + BAD_TIME;
 		}
 	} else {
-		q->ts = r->now_ms;
+		*ts = r->now_ms;
 	}
 	/* One plain string key, few keys: dequeue finds its id by its text
 	 * (key_id); else the encoded key and its hash now, so the key map
 	 * can be fetched ahead. */
-	q->keyready = 0;
+	*keyready = 0;
 	if (r->nkey == 1 && v[r->keyslot[0]].type == FV_STR &&
 	    !v[r->keyslot[0]].esc && v[r->keyslot[0]].n <= 16 &&
-	    r->w.km.live <= KW_KCACHE_KEYS && !r->w.gap)
+	    live <= KW_KCACHE_KEYS && !r->o->has_gap)
 		return 0;
-	if (build_key(r, &q->key, v, err) < 0) {
+	if (build_key(r, key, v, err) < 0) {
+		key->len = base;
 		*slot = -1;
 		return 1 + BAD_JSON;
 	}
-	q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
-	q->keyready = 1;
+	*h = kw_hash(key->p ? key->p + base : "", key->len - base);
+	*keyready = 1;
 	return 0;
+}
+
+static int
+prep(struct run *r, struct pend *q, int *slot, char *err)
+{
+	q->key.len = 0;
+	return kw_prep(r, q->v, q->num, &q->ts, &q->key, &q->h, &q->keyready,
+	    r->w.km.live, slot, err);
 }
 
 /* Queue the record prepared at the tail. */
@@ -473,6 +490,7 @@ key_id(struct run *r, struct pend *q, int *full, char *err)
 					return c->kid;
 			}
 		}
+		q->key.len = 0;
 		if (build_key(r, &q->key, q->v, err) < 0)
 			return 0;
 		q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
@@ -529,6 +547,7 @@ dequeue(struct run *r, char *err)
 	in.linelen = q->len;
 	if (r->w.gap) {
 		if (!q->keyready) {
+			q->key.len = 0;
 			if (build_key(r, &q->key, q->v, err) < 0)
 				return -1;
 			q->h = kw_hash(q->key.p ? q->key.p : "", q->key.len);
@@ -650,4 +669,79 @@ kw_lines(struct run *r, const char *p, const char *e, size_t max,
 out:
 	*taken = k;
 	return p;
+}
+
+/* A batch from the reader thread: each tuple goes where kw_line would
+ * have taken its line, so records, bad lines and control lines keep the
+ * order and the timing of one thread.  Tuples are copied into the queue:
+ * the batch goes back to the reader as soon as this returns. */
+int
+kw_batch(struct run *r, const struct batch *b, char *err)
+{
+	size_t nf = b->nf, nnum = b->nnum;
+
+	r->bytes += b->bytes;
+	for (size_t i = 0; i < b->n; i++) {
+		const unsigned char *rp = b->rec + i * b->stride;
+		const struct tup *t = (const struct tup *)(const void *)rp;
+		const struct cfv *cf = (const struct cfv *)(const void *)(t + 1);
+		const double *num = (const double *)(const void *)(cf + nf);
+		long long ln = r->lineno + 1 + t->skip;
+		struct pend *q;
+
+		if ((ln >> 16) != (r->lineno >> 16))
+			progress(r);
+		r->lineno = ln;
+		switch (t->kind) {
+		case TU_REC:
+			q = &r->q[(r->qhead + r->qn) % KW_QUEUE];
+			for (size_t j = 0; j < nf; j++) {
+				q->v[j].p = t->line + cf[j].off;
+				q->v[j].n = cf[j].nt >> 8;
+				q->v[j].type = (uint8_t)(cf[j].nt & 15);
+				q->v[j].esc = (uint8_t)(cf[j].nt >> 4 & 1);
+				q->v[j].dok = 0;
+			}
+			/* prep's order: numbers (checked), time, key */
+			if (time_parse(&r->tp, &q->v[r->timeslot], &q->ts) < 0) {
+				bad_record(r, BAD_TIME,
+				    qname(r->sc.name[r->timeslot]), t->line,
+				    t->len);
+				break;
+			}
+			if (t->bad) {
+				bad_record(r, BAD_JSON, "(key)", t->line, t->len);
+				break;
+			}
+			for (size_t j = 0; j < nnum; j++)
+				q->num[j] = num[j];
+			q->keyready = t->keyready;
+			q->key.len = 0;
+			if (t->keyready) {
+				memcpy(&q->h, b->keys.p + t->koff + t->klen,
+				    sizeof q->h);
+				if (t->klen > 0 && kin_buf_add(&q->key,
+				    b->keys.p + t->koff, t->klen, err) < 0)
+					return -1;
+			}
+			commit(r, q, t->line, t->len);
+			if (step(r, err) < 0)
+				return -1;
+			break;
+		case TU_BAD:
+			bad_record(r, (enum bad_kind)t->bad, t->slot == -2 ? NULL :
+			    t->slot == -1 ? "(key)" : qname(r->sc.name[t->slot]),
+			    t->line, t->len);
+			break;
+		case TU_CTL:
+			if (kw_drain(r, err) < 0 ||
+			    control_line(r, t->line, t->len, err) < 0)
+				return -1;
+			break;
+		default:
+			bad_record(r, BAD_LONG, NULL, t->line, 0);
+			break;
+		}
+	}
+	return 0;
 }

@@ -43,6 +43,34 @@ struct pend {
 	long long lineno;
 };
 
+/* The reader thread (reader.c) hands lines over in batches, in input
+ * order: a record taken apart, a bad line, a control line, a line over
+ * the ceiling.  Each is a struct tup, then (records) its fields packed as
+ * struct cfv and its numbers, at a fixed stride: a small record is one
+ * cache line to pass from core to core.  Lines point into the mapped
+ * input. */
+enum { TU_REC, TU_BAD, TU_CTL, TU_LONG };
+struct tup {
+	const char *line;
+	uint32_t len;
+	uint32_t skip;     /* blank lines just before it */
+	uint32_t koff, klen;  /* key in the batch's keys, its hash after it */
+	uint8_t kind, keyready;
+	uint8_t bad;       /* TU_BAD: enum bad_kind; TU_REC: its key is bad */
+	int8_t slot;       /* detail of TU_BAD: -2 none, -1 "(key)", slot */
+};
+/* A struct fval without its number (the numbers come apart). */
+struct cfv {
+	uint32_t off;      /* from the start of the line */
+	uint32_t nt;       /* n << 8 | esc << 4 | type */
+};
+struct batch {
+	unsigned char *rec;   /* records, stride bytes each */
+	size_t n, cap, stride, nf, nnum;
+	struct kin_buf keys;
+	uint64_t bytes;    /* input bytes of its lines */
+};
+
 /* Recent keys of one plain string field, by text (record.c). */
 #define KW_KCACHE_BITS 6
 #define KW_KCACHE_KEYS 4096   /* more live keys: encode and fetch ahead */
@@ -102,6 +130,14 @@ int kw_line(struct run *r, const char *p, size_t n, char *err);
  * where it stopped (a line for kw_line, or e), NULL on error. */
 const char *kw_lines(struct run *r, const char *p, const char *e,
     size_t max, size_t *taken, char *err);
+/* The rest of a scanned record (numbers, time unless ts is NULL, key
+ * appended to key): 0, or 1 + its bad kind with the field's slot (-1:
+ * the key). */
+int kw_prep(struct run *r, const struct fval *v, double *num, int64_t *ts,
+    struct kin_buf *key, uint64_t *h, int *keyready, uint32_t live,
+    int *slot, char *err);
+/* Everything in a batch from the reader thread, as kw_line would. */
+int kw_batch(struct run *r, const struct batch *b, char *err);
 /* Add every queued record (before anything that must follow them). */
 int kw_drain(struct run *r, char *err);
 void bad_record(struct run *r, enum bad_kind k, const char *detail,
@@ -125,5 +161,17 @@ void progress(struct run *r);
 int metrics_setup(struct run *r, char *err);
 void metrics_tick(struct run *r, int flush);
 int run_fd(struct run *r, int fd, char *err);
+
+/* reader.c: a mapped file read by a second thread, when that pays.
+ * use_thread: 0 one thread (processing time, a small file, one CPU,
+ * KIN_WINDOW_THREADS=0); 1 two while they are faster; 2 two throughout
+ * (KIN_WINDOW_THREADS=1); 3 two and one by turns, often (=flip, for
+ * tests).  run_threaded reads [p, e) as kw_line would until the end, or
+ * until two threads are not faster than one (*at: where to go on with
+ * one thread; e when done).  It leaves the queue to the caller.
+ * Returns IN_*. */
+int use_thread(struct run *r, size_t size);
+int run_threaded(struct run *r, const char *p, const char *e, int mode,
+    const char **at, char *err);
 
 #endif

@@ -539,6 +539,43 @@ c-twokeys 3352671edbfbb0be8674080863c5fe19856019eb33435fd2cd63a8283cf262ad
 EOF
 }
 
+# Two threads (KIN_WINDOW_THREADS=1), and two and one by turns every
+# megabyte or so (=flip), give the pinned bytes too.
+@test "the large replay on two threads, and switching, gives the same bytes" {
+	replay >pins
+	for m in 1 flip; do
+		KIN_WINDOW_THREADS=$m replay >pins.$m
+		run -0 diff pins pins.$m
+	done
+}
+
+# Barriers (state saved), a restore, ends, bad and late lines: every file
+# written is the same on one thread, two, and switching.
+@test "two threads: control lines, state, late and bad lines as on one" {
+	trade-gen --simulated --seed 9 --start 2024-03-01T00:00:00 -n 240000 |
+	awk '
+	NR % 109 == 0 { print "not json"; }
+	NR % 113 == 0 { print ""; }
+	NR % 127 == 0 { sub(/"PRICE": /, "\"PRICE\": \""); sub(/}$/, "\"}"); }
+	NR % 131 == 0 { sub(/"2024-03-0/, "\"2024-02-2"); }
+	NR % 5003 == 0 { printf "\036{\"kin\":\"note\",\"n\":%d}\n", NR; }
+	NR % 20011 == 0 { printf "\036{\"kin\":\"barrier\",\"id\":%d}\n", NR; }
+	NR == 150001 { printf "\036{\"kin\":\"restore\",\"id\":140077}\n"; }
+	NR == 200001 { printf "\036{\"kin\":\"end\"}\n"; }
+	{ print }
+	END { printf "\036{\"kin\":\"end\"}\n"; }' >in
+	for m in 0 1 flip; do
+		mkdir "d$m"
+		(cd "d$m" && KIN_WINDOW_THREADS=$m kin-window -t EVENT_TIME \
+		    --size 10s --slide 5s -a max:PRICE -a count -a last:PRICE \
+		    --max-delay 1s --allowed-lateness 2s --late late \
+		    --errors errors --state st ../in >out 2>err)
+	done
+	[ -s d0/out ] && [ -s d0/late ] && [ -s d0/errors ] && [ -s d0/st ]
+	run -0 diff -r d0 d1
+	run -0 diff -r d0 dflip
+}
+
 @test "bad input: counted, reported once per kind with its line, --errors, the run goes on" {
 	{
 		echo '{"EVENT_TIME":"2026-01-01T00:00:00","TICKER":"A","PRICE":1}'

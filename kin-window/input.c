@@ -420,6 +420,10 @@ run_fd(struct run *r, int fd, char *err)
 				break;
 			if (skipping) {
 				skipping = 0;
+			} else if ((size_t)(nl - (buf + start)) > KW_LINE_MAX) {
+				/* whole in the buffer, still over the ceiling */
+				r->lineno++;
+				bad_record(r, BAD_LONG, NULL, buf + start, 0);
 			} else if (kw_line(r, buf + start, (size_t)(nl - (buf + start)),
 			    err) < 0) {
 				rc = IN_ERR;

@@ -655,7 +655,9 @@ kw_lines(struct run *r, const char *p, const char *e, size_t max,
 		const char *end = scan_line(&r->sc, p, e, q->v);
 		int slot;
 
-		if (end == NULL || prep(r, q, &slot, err) != 0)
+		/* over the ceiling: the slow way says so (as for a pipe) */
+		if (end == NULL || (size_t)(end - p) > KW_LINE_MAX ||
+		    prep(r, q, &slot, err) != 0)
 			break;
 		if ((++r->lineno & 0xffff) == 0)
 			progress(r);

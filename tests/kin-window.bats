@@ -625,6 +625,30 @@ EOF
 	run -0 --separate-stderr kin-window -a sum:PRICE --size 1h <h.ndjson
 }
 
+# A line over the ceiling is skipped even when it has the shape of the one
+# before (the fast path), from a file (mapped, one thread or two) as from
+# a pipe; the short lines around it count.
+@test "a long line of the last shape is too long, from a file as from a pipe" {
+	python3 - <<'EOF' >l.ndjson
+import sys
+w = sys.stdout.buffer.write
+for i, x in enumerate([10, 2 << 20, 10]):
+    w(b'{"EVENT_TIME": "2026-01-01T00:00:0%d", "TICKER": "A", "PRICE": %d, '
+      b'"X": "%s"}\n' % (i, i + 1, b'y' * x))
+EOF
+	want='{"key":"A","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","count":2,"sum_PRICE":4}'
+	for m in 0 1; do
+		KIN_WINDOW_THREADS=$m run -0 --separate-stderr kin-window \
+		    -t EVENT_TIME --size 1m -a sum:PRICE l.ndjson
+		assert_output "$want"
+		assert_stderr_line --index 0 --partial "l.ndjson:2: line too long"
+	done
+	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m \
+	    -a sum:PRICE <l.ndjson
+	assert_output "$want"
+	assert_stderr_line --index 0 --partial "stdin:2: line too long"
+}
+
 @test "control lines pass through in order; barrier state; EOF without end exits 75" {
 	trades >t.ndjson
 	{ head -3 t.ndjson; printf '\036{"kin":"barrier","id":"b-1"}\n'; printf '\036{"kin":"other","x":1}\n'; } >part1

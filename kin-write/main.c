@@ -57,6 +57,7 @@ struct opts {
 
 static const struct option longopts[] = {
 	KIN_CLI_LONGOPTS,
+	KIN_CLI_NET_LONGOPTS,
 	{ "envelope",           no_argument,       NULL, 'J' },
 	{ "null",               no_argument,       NULL, '0' },
 	{ "delimiter",          required_argument, NULL, 'D' },
@@ -104,8 +105,8 @@ static void usage(FILE *f)
 "                 [--max-buffered size] [--request-timeout duration]\n"
 "                 [--checkpoint file] [--metrics file]\n"
 "                 [--metrics-interval duration]\n"
-"                 [--region region] [--endpoint-url url] [--profile name]\n"
-"                 [--config file] [file ...]\n"
+"                 [--region region] [--endpoint-url url] [--no-verify-ssl]\n"
+"                 [--profile name] [--config file] [file ...]\n"
 "       kin-write -h | -V\n");
 }
 
@@ -843,6 +844,9 @@ int main(int argc, char **argv)
 	r.argv = argv;
 	r.agg_pending = -1;
 	commit_init(&r.cm, o.checkpoint);
+	if (o.cli.no_verify_ssl)
+		kin_warn(KW_PROG, "--no-verify-ssl: TLS certificates are NOT "
+		    "verified (allowed for a loopback endpoint only)");
 	if (kin_client_init(&client, &o.cli, err) < 0) {
 		kin_warn(KW_PROG, "%s", err);
 		opts_release(&o);

@@ -139,4 +139,11 @@ setup() { : >"$GOOD_LOG"; : >"$WRONG_LOG"; }
 	assert_stderr --partial "--no-verify-ssl: endpoint 'https://kinesis.example:443' is not a loopback address"
 	run -78 --separate-stderr kin-read -L --no-verify-ssl --endpoint-url https://127.0.0.1.example:443
 	assert_stderr --partial 'is not a loopback address'
+	# kin-write too: its own sender as well as its ListShards
+	run -0 --separate-stderr kin-write --no-verify-ssl -s tls-a -k k <<<'{"tls":"no-verify"}'
+	assert_stderr --partial 'kin-write: --no-verify-ssl: TLS certificates are NOT verified'
+	run -0 --separate-stderr kin-read --no-verify-ssl -s tls-a -o trim-horizon -e
+	assert_line '{"tls":"no-verify"}'
+	run -78 --separate-stderr kin-write --no-verify-ssl -s tls-a --endpoint-url https://kinesis.example <<<'{"n":1}'
+	assert_stderr --partial 'is not a loopback address'
 }

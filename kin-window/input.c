@@ -207,25 +207,32 @@ timeout_ms(struct run *r)
 }
 
 
+/* Give read pages back as we go, so the mapping does not count against
+ * our memory: whole pages from *dropped (page aligned, the mapping's
+ * start at first) up to before upto, 8 MiB at a time. */
+void
+give_back(const char **dropped, const char *upto)
+{
+	if (upto > *dropped && upto - *dropped >= (8 << 20)) {
+		size_t len = (size_t)(upto - *dropped) & ~(size_t)4095;
+
+		(void)madvise((void *)(uintptr_t)*dropped, len, MADV_DONTNEED);
+		*dropped += len;
+	}
+}
+
 /* A regular file is mapped and read in place: no copy through read(2). */
 static int
-mapped_lines(struct run *r, const char *p, size_t n, char *err)
+mapped_lines(struct run *r, const char *p, size_t n, const char **dropped,
+    char *err)
 {
-	const char *e = p + n, *dropped = p;
+	const char *e = p + n;
 	size_t tickn = 0;
 
 	while (p < e) {
 		size_t taken;
 
-		/* Give read pages back as we go, so the mapping does not
-		 * count against our memory. */
-		if (p - dropped >= (8 << 20)) {
-			size_t len = (size_t)(p - dropped) & ~(size_t)4095;
-
-			(void)madvise((void *)(uintptr_t)dropped, len,
-			    MADV_DONTNEED);
-			dropped += len;
-		}
+		give_back(dropped, p);
 		if (got_term)
 			return IN_TERM;
 		/* Whole runs of lines of one shape (the last line of the
@@ -263,14 +270,14 @@ mapped_lines(struct run *r, const char *p, size_t n, char *err)
 static int
 run_mapped(struct run *r, const char *p, size_t n, char *err)
 {
-	const char *e = p + n;
+	const char *e = p + n, *dropped = p;
 	size_t stretch = (size_t)64 << 20;
 	int th = use_thread(r, n), rc = IN_EOF;
 
 	while (th && rc == IN_EOF && p < e) {
 		const char *at, *stop = e, *nl;
 
-		rc = run_threaded(r, p, e, th, &at, err);
+		rc = run_threaded(r, p, e, th, &dropped, &at, err);
 		if (rc != IN_EOF || at == e)
 			break;
 		/* A quick give-up: one thread longer next time. */
@@ -283,11 +290,11 @@ run_mapped(struct run *r, const char *p, size_t n, char *err)
 		    (nl = memchr(at + stretch, '\n', (size_t)(e - at) -
 		    stretch)) != NULL)
 			stop = nl + 1;
-		rc = mapped_lines(r, at, (size_t)(stop - at), err);
+		rc = mapped_lines(r, at, (size_t)(stop - at), &dropped, err);
 		p = stop;
 	}
 	if (!th)
-		rc = mapped_lines(r, p, n, err);
+		rc = mapped_lines(r, p, n, &dropped, err);
 
 	/* The queue points into the mapping: empty it before unmapping. */
 	if (rc != IN_ERR && kw_drain(r, err) < 0)

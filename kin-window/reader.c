@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define NBATCH 3
 #define BATCH_RECS 4096
@@ -424,10 +423,10 @@ pays(struct probe *pr)
 
 int
 run_threaded(struct run *r, const char *p, const char *e, int mode,
-    const char **at, char *err)
+    const char **dropped, const char **at, char *err)
 {
 	struct feed *f = feed_new(r, p, (size_t)(e - p));
-	const char *dropped = p, *prev = p;
+	const char *prev = p;
 	struct probe pr = { 0, 0, 0, 0 };
 	sigset_t all, old;
 	pthread_t th;
@@ -464,18 +463,10 @@ run_threaded(struct run *r, const char *p, const char *e, int mode,
 		}
 		atomic_store_explicit(&f->live, r->w.km.live,
 		    memory_order_relaxed);
-		/* Give read pages back (see mapped_lines): up to the batch
-		 * before this one, as the queue may still hold a few records
-		 * of it. */
+		/* Read pages go back up to the batch before this one: the
+		 * queue may still hold a few records of it. */
 		if (b->n > 0) {
-			if (prev - dropped >= (8 << 20)) {
-				size_t len = (size_t)(prev - dropped) &
-				    ~(size_t)4095;
-
-				(void)madvise((void *)(uintptr_t)dropped, len,
-				    MADV_DONTNEED);
-				dropped += len;
-			}
+			give_back(dropped, prev);
 			prev = ((const struct tup *)(const void *)b->rec)->line;
 		}
 		atomic_store(&f->done, ++done);

@@ -161,6 +161,8 @@ void progress(struct run *r);
 int metrics_setup(struct run *r, char *err);
 void metrics_tick(struct run *r, int flush);
 int run_fd(struct run *r, int fd, char *err);
+/* Mapped input read up to upto: its pages go back from *dropped on. */
+void give_back(const char **dropped, const char *upto);
 
 /* reader.c: a mapped file read by a second thread, when that pays.
  * use_thread: 0 one thread (processing time, a small file, one CPU,
@@ -168,10 +170,11 @@ int run_fd(struct run *r, int fd, char *err);
  * (KIN_WINDOW_THREADS=1); 3 two and one by turns, often (=flip, for
  * tests).  run_threaded reads [p, e) as kw_line would until the end, or
  * until two threads are not faster than one (*at: where to go on with
- * one thread; e when done).  It leaves the queue to the caller.
+ * one thread; e when done).  It leaves the queue to the caller, and
+ * gives pages back as it goes (give_back).
  * Returns IN_*. */
 int use_thread(struct run *r, size_t size);
 int run_threaded(struct run *r, const char *p, const char *e, int mode,
-    const char **at, char *err);
+    const char **dropped, const char **at, char *err);
 
 #endif

@@ -296,7 +296,7 @@ run(struct kin_client *c, const struct opts *o, const char *stream,
 int
 main(int argc, char **argv)
 {
-	enum { O_FROM = 1000, O_DISC, O_SLOW, O_BUF, O_DEREG, O_LIST,
+	enum { O_FROM = KIN_OPT_FIRST_PROG, O_DISC, O_SLOW, O_BUF, O_DEREG, O_LIST,
 	    O_STATS, O_LIFE };
 	static const struct option longopts[] = {
 		KIN_CLI_LONGOPTS,

@@ -320,19 +320,6 @@ valid_until(const struct lease_owner *lo, const char *shard)
 	return h->renewed_ms + lo->m.failover_ms - lo->m.guard_ms;
 }
 
-static int
-all_digits(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= SEQ_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
 /* Where a shard resumes from its lease's checkpoint: the KCL's sentinels,
  * or the last user record delivered (sequence and sub-sequence number,
  * read again from its record and skipped up to that sub-record, which
@@ -354,7 +341,7 @@ lease_pos(const struct opts *o, const char *cp, int64_t subseq,
 			*p = o->from;
 		else
 			p->kind = POS_TRIM;
-	} else if (all_digits(cp) && subseq >= 0 && subseq <= 0x7fffffff) {
+	} else if (kin_seq_valid(cp) && subseq >= 0 && subseq <= 0x7fffffff) {
 		p->kind = POS_AFTER;
 		memcpy(p->seq, cp, strlen(cp) + 1);
 		p->sub = (long)subseq;

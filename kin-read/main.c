@@ -134,19 +134,6 @@ opts_release(struct opts *o)
 }
 
 static int
-valid_seq(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= SEQ_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int
 parse_from(struct kin_pos *p, const char *s, char *err)
 {
 	int64_t us;
@@ -168,7 +155,7 @@ parse_from(struct kin_pos *p, const char *s, char *err)
 	    strncmp(s, "after-sequence:", 15) == 0) {
 		int at = s[1] == 't';
 		v = s + (at ? 12 : 15);
-		if (!valid_seq(v))
+		if (!kin_seq_valid(v))
 			return kin_seterr(err, "bad --from '%s': a sequence "
 			    "number is up to 128 decimal digits", s);
 		p->kind = at ? POS_AT_SEQ : POS_AFTER;

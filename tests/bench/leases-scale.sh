@@ -29,25 +29,8 @@ RUNS=${RUNS:-3}
 for b in "$KR" "$KW" "$KC" "$TG" "$ST"; do
 	[ -x "$b" ] || { echo "leases-scale.sh: build first (make): $b" >&2; exit 1; }
 done
-tmp=$(mktemp -d) || exit 1
-state=$tmp/kinesis
-pids=()
-# shellcheck disable=SC2317 # run by the trap
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	"$root/infra/local/kinesis-local" --state-dir "$state" stop 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export AWS_EC2_METADATA_DISABLED=true
-export AWS_CONFIG_FILE=$tmp/no-config AWS_SHARED_CREDENTIALS_FILE=$tmp/no-credentials
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_SESSION_TOKEN
-
-env=$("$root/infra/local/kinesis-local" --state-dir "$state" start --dynamo) || exit 1
-eval "$env"
-export AWS_ENDPOINT_URL_KINESIS AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID \
-	AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+# shellcheck source=tests/bench/dynamo.bash
+. "$root/tests/bench/dynamo.bash"
 "$KC" create s16 16 >/dev/null || exit 1
 "$TG" --simulated --seed 5 -n "$N" --fields SEQ >"$tmp/trades" || exit 1
 "$KW" -s s16 --random-key --rate-limit 0 "$tmp/trades" || exit 1

@@ -425,6 +425,7 @@ apply_gain(struct lease_owner *lo, const struct lease_gain *g)
 	s->iter = NULL;
 	s->skip = 0;
 	s->throttles = 0;
+	s->empty_tip = 0;
 	s->millis_behind = -1;
 	memset(&s->last, 0, sizeof s->last);
 	memset(&s->committed, 0, sizeof s->committed);

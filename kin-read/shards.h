@@ -77,6 +77,8 @@ struct shard {
 	long skip_sub;
 	int64_t last_call_us;
 	int throttles;         /* calls refused or failed in a row */
+	int empty_tip;         /* empty pages at the tip in a row (-e, --until
+	                          stop at the second) */
 	int64_t failing_since_us;  /* 0, or when calls began to fail */
 	int limit_cap;         /* 0, or a smaller --limit after an answer
 	                          too large to take (halved each time) */

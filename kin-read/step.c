@@ -435,6 +435,8 @@ shard_take_page(struct worker *wk, struct shard *s, const struct page *rs)
 	int news = 0;
 	pthread_mutex_lock(&r->t->lock);
 	s->millis_behind = rs->millis_behind;
+	if (rs->n > 0)
+		s->empty_tip = 0;
 	free(s->iter);
 	s->iter = NULL;
 	if (rs->next_iter != NULL && !stopped)
@@ -461,9 +463,12 @@ shard_take_page(struct worker *wk, struct shard *s, const struct page *rs)
 		reader_fail(r, KIN_EX_SOFTWARE, "out of memory");
 		return 0;
 	} else if (rs->n == 0 && rs->millis_behind <= 0) {
-		/* caught up with the tip */
-		if (r->pin_ms >= 0 ||
-		    (r->until_ms >= 0 && wall_ms() > r->until_ms)) {
+		/* caught up with the tip; a page can come back empty with
+		 * records behind it (kinesalite says MillisBehindLatest 0
+		 * always), so -e and --until believe the second one */
+		if ((r->pin_ms >= 0 ||
+		    (r->until_ms >= 0 && wall_ms() > r->until_ms)) &&
+		    ++s->empty_tip >= 2) {
 			s->state = SH_STOPPED;
 			news = 1;
 			vlog(r, 2, "shard '%s': caught up", s->id);

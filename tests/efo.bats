@@ -110,7 +110,14 @@ lines() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 	efoctl -v --stats --life 700ms -l -n 1500 -t 90s eresub cresub \
 		>"$t/out" 2>"$t/err" 3>&- &
 	BG+=($!)
-	put_range eresub 0 1500
+	# in three parts, each once the last is out: the subscriptions live
+	# through several of the mock's one-a-second events, so they end and
+	# resume more than once however fast the machine is
+	put_range eresub 0 500
+	wait_for -t 30 lines "$t/out" 500
+	put_range eresub 500 1000
+	wait_for -t 30 lines "$t/out" 1000
+	put_range eresub 1000 1500
 	wait "${BG[0]}" || { cat "$t/err"; false; }
 	cut -f3 "$t/out" | sort >"$t/got"
 	expected 0 1500 >"$t/want"

@@ -435,18 +435,10 @@ static void on_signal(int sig)
 	int e = errno;
 	char c = (char)sig;
 
-	got_stop++;
-	if (sigpipe_fd[1] >= 0)
-		(void)!write(sigpipe_fd[1], &c, 1);
-	errno = e;
-}
-
-static void on_hup(int sig)
-{
-	int e = errno;
-	char c = (char)sig;
-
-	got_hup++;
+	if (sig == SIGHUP)
+		got_hup++;
+	else
+		got_stop++;
 	if (sigpipe_fd[1] >= 0)
 		(void)!write(sigpipe_fd[1], &c, 1);
 	errno = e;
@@ -469,7 +461,7 @@ static int setup_signals(char *err)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_hup;
+	sa.sa_handler = on_signal;
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);

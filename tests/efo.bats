@@ -17,26 +17,13 @@
 load helpers/common
 load helpers/efo
 
-MOCK="$KIN_ROOT/infra/local/kinesis-mock"
-
 setup_file() {
-	local out
-	export KIN_MOCK_STATE="$BATS_FILE_TMPDIR/kinesis-mock"
-	if ! out=$("$MOCK" --state-dir "$KIN_MOCK_STATE" start); then
-		echo "setup_file: kinesis-mock start failed; log:" >&2
-		cat "$KIN_MOCK_STATE/server.log" >&2 2>/dev/null || true
-		return 1
-	fi
-	eval "$out"
-	export AWS_ENDPOINT_URL_KINESIS AWS_CA_BUNDLE KIN_MOCK_PLAIN_URL \
-		AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+	mock_start || return 1
 	# one small stream for the tests that need no stream of their own
 	create eshared 1
 	BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR put_range eshared 0 100
 }
-teardown_file() {
-	[ -z "${KIN_MOCK_STATE:-}" ] || "$MOCK" --state-dir "$KIN_MOCK_STATE" stop
-}
+teardown_file() { mock_stop; }
 
 setup() { BG=(); }
 teardown() {

@@ -2,6 +2,27 @@
 # kin-read-efo.bats) against kinesis-mock: streams made and filled with the
 # AWS CLI, and the order checks.  Load after common.bash.
 
+MOCK="$KIN_ROOT/infra/local/kinesis-mock"
+
+# mock_start: kinesis-mock for this test file (from setup_file), its
+# endpoint, CA and dummy credentials exported.  mock_stop from
+# teardown_file.
+mock_start() {
+	local out
+	export KIN_MOCK_STATE="$BATS_FILE_TMPDIR/kinesis-mock"
+	if ! out=$("$MOCK" --state-dir "$KIN_MOCK_STATE" start); then
+		echo "setup_file: kinesis-mock start failed; log:" >&2
+		cat "$KIN_MOCK_STATE/server.log" >&2 2>/dev/null || true
+		return 1
+	fi
+	eval "$out"
+	export AWS_ENDPOINT_URL_KINESIS AWS_CA_BUNDLE KIN_MOCK_PLAIN_URL \
+		AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+}
+mock_stop() {
+	[ -z "${KIN_MOCK_STATE:-}" ] || "$MOCK" --state-dir "$KIN_MOCK_STATE" stop
+}
+
 stream_active() {
 	[ "$(aws_local kinesis describe-stream-summary --stream-name "$1" \
 		--query StreamDescriptionSummary.StreamStatus --output text)" = ACTIVE ]

@@ -227,12 +227,14 @@ worker(const struct opts *o, const char *table, const char *stream,
 	next_sync = o->sync_ms > 0 ? start + o->sync_ms : INT64_MAX;
 	next_stats = o->stats_ms > 0 ? start + o->stats_ms : INT64_MAX;
 	while (!stop && now < end) {
-		int changed;
-		if (kin_lease_tick(&m, now, &changed, &ae, err) < 0)
+		if (kin_lease_tick(&m, now, NULL, &ae, err) < 0)
 			kin_warn(PROG, "%s", err);
 		print_events(id, &m);
 		now = kin_lease_clock_ms();
-		if (o->end_closed && changed)
+		/* every tick, not only when the leases changed: a
+		 * checkpoint that failed (a slow or throttled answer)
+		 * must be tried again, or the children wait forever */
+		if (o->end_closed)
 			checkpoint_all(&m, sh, nsh, 1, now);
 		if (now >= next_ckpt) {
 			checkpoint_all(&m, sh, nsh, 0, now);

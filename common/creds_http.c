@@ -318,6 +318,46 @@ out:
 	return ok ? 0 : -1;
 }
 
+/* GET the keys at q->url into c; ans holds the answer (wiped by the
+ * caller).  1 on success, -1 with err. */
+static int
+fetch_keys(const struct hreq *q, struct kin_buf *ans, const char *source,
+    struct kin_creds *c, char *err)
+{
+	long status;
+
+	if (http(q, ans, &status, err) < 0)
+		return -1;
+	if (status != 200)
+		return kin_seterr(err, "%s (%s): HTTP %ld", q->what, q->url,
+		    status);
+	if (kin_creds_from_json(ans->p ? ans->p : "", ans->len, 0, q->what,
+	    c, err) < 0)
+		return -1;
+	c->source = source;
+	return 1;
+}
+
+/* "NAME: TOKEN" as a header line, or NULL with err (the token must not
+ * break the line). */
+static char *
+token_header(const char *name, const char *tok, const char *what, char *err)
+{
+	size_t n = strlen(name) + strlen(tok) + 3;
+	char *hdr;
+
+	if (strpbrk(tok, "\r\n") != NULL) {
+		kin_seterr(err, "%s: token holds a line break", what);
+		return NULL;
+	}
+	if ((hdr = malloc(n)) == NULL) {
+		kin_seterr(err, "%s: out of memory", what);
+		return NULL;
+	}
+	snprintf(hdr, n, "%s: %s", name, tok);
+	return hdr;
+}
+
 int
 kin_creds_ecs(const struct kin_aws *a, struct kin_creds *c, char *err)
 {
@@ -331,8 +371,7 @@ kin_creds_ecs(const struct kin_aws *a, struct kin_creds *c, char *err)
 	    .connect_ms = 2000, .total_ms = 5000, .noproxy = 1,
 	    .ca_bundle = a->ca_bundle };
 	struct kin_buf ans;
-	long status;
-	int rc = -1;
+	int rc;
 
 	if (rel == NULL && full == NULL)
 		return 0;
@@ -353,33 +392,16 @@ kin_creds_ecs(const struct kin_aws *a, struct kin_creds *c, char *err)
 		return kin_seterr(err, "%s: out of memory", what);
 	}
 	if (tok != NULL) {
-		if (strpbrk(tok, "\r\n") != NULL) {
+		if ((hdr = token_header("Authorization", tok, what, err)) ==
+		    NULL) {
 			free_secret(tok);
-			return kin_seterr(err, "%s: authorization token holds a "
-			    "line break", what);
+			return -1;
 		}
-		size_t n = strlen(tok) + 32;
-		if ((hdr = malloc(n)) == NULL) {
-			free_secret(tok);
-			return kin_seterr(err, "%s: out of memory", what);
-		}
-		snprintf(hdr, n, "Authorization: %s", tok);
 		q.hdrs = curl_slist_append(NULL, hdr);
 	}
 	q.hdrs = curl_slist_append(q.hdrs, "Accept: application/json");
 	kin_buf_init(&ans, ANSWER_MAX);
-	if (http(&q, &ans, &status, err) < 0)
-		goto out;
-	if (status != 200) {
-		kin_seterr(err, "%s (%s): HTTP %ld", what, url, status);
-		goto out;
-	}
-	if (kin_creds_from_json(ans.p ? ans.p : "", ans.len, 0, what, c,
-	    err) < 0)
-		goto out;
-	c->source = "ecs";
-	rc = 1;
-out:
+	rc = fetch_keys(&q, &ans, "ecs", c, err);
 	curl_slist_free_all(q.hdrs);
 	free_secret(hdr);
 	free_secret(tok);
@@ -436,16 +458,13 @@ kin_creds_imds(const struct kin_aws *a, struct kin_creds *c, char *err)
 	curl_slist_free_all(q.hdrs);
 	q.hdrs = NULL;
 	tok = kin_buf_detach(&ans, NULL);
-	if (tok == NULL || tok[0] == '\0' || strpbrk(tok, "\r\n") != NULL) {
+	if (tok == NULL || tok[0] == '\0') {
 		kin_seterr(err, "%s (%s): bad session token", what, url);
 		goto out;
 	}
-	n = strlen(tok) + 40;
-	if ((hdr = malloc(n)) == NULL) {
-		kin_seterr(err, "%s: out of memory", what);
+	if ((hdr = token_header("X-aws-ec2-metadata-token", tok, what,
+	    err)) == NULL)
 		goto out;
-	}
-	snprintf(hdr, n, "X-aws-ec2-metadata-token: %s", tok);
 	q.hdrs = curl_slist_append(NULL, hdr);
 	q.method = "GET";
 
@@ -477,17 +496,7 @@ kin_creds_imds(const struct kin_aws *a, struct kin_creds *c, char *err)
 	}
 	snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/"
 	    "%s", base, role);
-	if (http(&q, &ans, &status, err) < 0)
-		goto out;
-	if (status != 200) {
-		kin_seterr(err, "%s (%s): HTTP %ld", what, url, status);
-		goto out;
-	}
-	if (kin_creds_from_json(ans.p ? ans.p : "", ans.len, 0, what, c,
-	    err) < 0)
-		goto out;
-	c->source = "imds";
-	rc = 1;
+	rc = fetch_keys(&q, &ans, "imds", c, err);
 out:
 	curl_slist_free_all(q.hdrs);
 	free_secret(hdr);

@@ -192,6 +192,15 @@ no_secrets() {
 	export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$BATS_TEST_TMPDIR/ecs-token"
 	run -78 --separate-stderr kin-creds --region eu-west-1
 	assert_stderr --partial 'cannot read token file'
+
+	# a token that would end the header line early is refused, unsent
+	unset AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+	export AWS_CONTAINER_AUTHORIZATION_TOKEN=$'from-the-variable\r\nX-Injected: 1'
+	run -78 --separate-stderr kin-creds --region eu-west-1
+	assert_stderr --partial 'container credentials: token holds a line break'
+	refute_stderr --partial 'from-the-variable'
+	run -0 grep -c ' /creds ' "$LOG"
+	assert_output 2
 }
 
 @test "ECS: plain http only to loopback or the agent's address" {

@@ -1,7 +1,7 @@
 /* reader.c — a big mapped file on two threads.  The reader thread takes
- * lines apart (scanner, numbers, key) into batches of fixed-size tuples;
- * the main thread parses times, adds records to their windows, fires and
- * writes, exactly as kw_line would have on one thread.  At most NBATCH
+ * lines apart (scanner, numbers, event time, key) into batches of
+ * fixed-size tuples; the main thread adds records to their windows, fires
+ * and writes, exactly as kw_line would have on one thread.  At most NBATCH
  * batches are in flight: the reader waits for one to come back. */
 #include "run.h"
 
@@ -133,8 +133,8 @@ pack(struct batch *b, struct tup *t, const struct fval *v)
 	}
 }
 
-/* kw_prep for the reader: numbers and key (its hash after it in the
- * keys arena); the time is the main thread's.  0 or 1 + bad kind. */
+/* kw_prep for the reader: numbers, time and key (its hash after it in
+ * the keys arena, or the words of a short one).  0 or 1 + bad kind. */
 static int
 prep(struct run *r, struct batch *b, struct tup *t, const struct fval *v,
     uint32_t live, int *slot)
@@ -146,16 +146,20 @@ prep(struct run *r, struct batch *b, struct tup *t, const struct fval *v,
 	uint64_t h = 0;
 	int keyready = 0, rc;
 
-	rc = kw_prep(r, v, num, NULL, &b->keys, &h, &keyready, live, slot,
+	rc = kw_prep(r, v, num, &t->ts, &b->keys, &h, &keyready, live, slot,
 	    err);
 	t->keyready = (uint8_t)keyready;
-	t->koff = (uint32_t)at;
-	t->klen = 0;
 	if (rc != 0 || !keyready) {
 		b->keys.len = at;
+		if (rc == 0) {
+			const struct fval *k = &v[r->keyslot[0]];
+
+			words16(k->p, k->n, &t->u.w[0], &t->u.w[1]);
+		}
 		return rc;
 	}
-	t->klen = (uint32_t)(b->keys.len - at);
+	t->u.k.koff = (uint32_t)at;
+	t->u.k.klen = (uint32_t)(b->keys.len - at);
 	if (kin_buf_add(&b->keys, &h, sizeof h, err) < 0) {
 		b->keys.len = at;
 		*slot = -1;
@@ -164,11 +168,11 @@ prep(struct run *r, struct batch *b, struct tup *t, const struct fval *v,
 	return 0;
 }
 
-/* prep's most common case, short: numbers read while scanned and one
- * short plain key (the main thread finds it by its text).  1 when done,
- * 0 for prep. */
+/* prep's most common case, short: numbers read while scanned, a time
+ * and one short plain key (the main thread finds it by its text).  1 when
+ * done, 0 for prep. */
 static inline int
-quick(const struct run *r, struct batch *b, struct tup *t,
+quick(struct run *r, struct batch *b, struct tup *t,
     const struct fval *v, uint32_t live)
 {
 	double *num = (double *)(void *)((struct cfv *)(void *)(t + 1) +
@@ -185,9 +189,10 @@ quick(const struct run *r, struct batch *b, struct tup *t,
 			return 0;
 		num[i] = x->d;
 	}
+	if (time_parse(&r->tp, &v[r->timeslot], &t->ts) < 0)
+		return 0;
 	t->keyready = 0;
-	t->koff = (uint32_t)b->keys.len;
-	t->klen = 0;
+	words16(k->p, k->n, &t->u.w[0], &t->u.w[1]);
 	return 1;
 }
 
@@ -243,14 +248,13 @@ slow_line(struct feed *f, struct batch *b, const char *p, size_t n,
 		}
 	}
 	rc = prep(r, b, t, v, live, &slot);
-	if (rc > 0 && rc != 1 + BAD_JSON) {
+	if (rc > 0) {
 		t->bad = (uint8_t)(rc - 1);
 		t->slot = (int8_t)slot;
 		return;
 	}
-	/* A bad key is told after the time (kw_batch). */
 	t->kind = TU_REC;
-	t->bad = rc > 0;
+	t->bad = 0;
 	pack(b, t, v);
 }
 
@@ -388,12 +392,17 @@ feed_new(struct run *r, const char *p, size_t n)
 
 /* Does the second thread pay?  Only when the two threads run at once:
  * on a machine whose other CPU is busy they take turns on one, and one
- * thread alone is faster.  Every PROBE batches: CPU time of the process
- * over wall time; NPOOR poor ones in a row and the run goes on alone. */
+ * thread alone is faster.  Every PROBE batches: CPU time of the two
+ * threads over wall time; NPOOR poor ones in a row and the run goes on
+ * alone.  Each thread's own clock: the process's clock counts another
+ * thread's running time only at a scheduler tick (up to 4 ms late), and
+ * PROBE batches take about 3 ms, so it often saw the reader idle when it
+ * was not, and the run went on alone for a stretch. */
 #define PROBE 16
 #define NPOOR 3
 struct probe {
 	int64_t wall, cpu;         /* ns at the last look */
+	clockid_t rclock;          /* the reader thread's CPU clock */
 	int poor, looks;
 };
 
@@ -409,7 +418,8 @@ ns(clockid_t c)
 static int
 pays(struct probe *pr)
 {
-	int64_t w = ns(CLOCK_MONOTONIC), c = ns(CLOCK_PROCESS_CPUTIME_ID);
+	int64_t w = ns(CLOCK_MONOTONIC), c = ns(CLOCK_THREAD_CPUTIME_ID) +
+	    ns(pr->rclock);
 	int64_t dw = w - pr->wall, dc = c - pr->cpu;
 
 	pr->wall = w;
@@ -427,7 +437,7 @@ run_threaded(struct run *r, const char *p, const char *e, int mode,
 {
 	struct feed *f = feed_new(r, p, (size_t)(e - p));
 	const char *prev = p;
-	struct probe pr = { 0, 0, 0, 0 };
+	struct probe pr = { 0, 0, CLOCK_PROCESS_CPUTIME_ID, 0, 0 };
 	sigset_t all, old;
 	pthread_t th;
 	uint64_t done = 0;
@@ -445,6 +455,8 @@ run_threaded(struct run *r, const char *p, const char *e, int mode,
 		feed_release(f);
 		return IN_EOF;
 	}
+	if (pthread_getcpuclockid(th, &pr.rclock) != 0)
+		mode = mode == 1 ? 2 : mode;   /* no clock: no probe */
 	for (;;) {
 		struct batch *b;
 

@@ -349,6 +349,7 @@ static int
 prep(struct run *r, struct pend *q, int *slot, char *err)
 {
 	q->key.len = 0;
+	q->wready = 0;
 	return kw_prep(r, q->v, q->num, &q->ts, &q->key, &q->h, &q->keyready,
 	    r->w.km.live, slot, err);
 }
@@ -430,35 +431,13 @@ prefetch_stage(struct run *r, int i, int stage)
 	}
 }
 
-/* Up to 16 bytes as two words, overlapping when n > 8: with n, equal
- * words mean equal bytes, and no byte past p + n is read. */
-static inline void
-words16(const char *p, size_t n, uint64_t *w0, uint64_t *w1)
-{
-	uint32_t a, b;
-
-	*w0 = *w1 = 0;
-	if (n >= 8) {
-		memcpy(w0, p, 8);
-		memcpy(w1, p + n - 8, 8);
-	} else if (n >= 4) {
-		memcpy(&a, p, 4);
-		memcpy(&b, p + n - 4, 4);
-		*w0 = (uint64_t)a << 32 | b;
-	} else {
-		for (size_t i = 0; i < n; i++)
-			*w0 = *w0 << 8 | (unsigned char)p[i];
-	}
-}
-
 /* Key ids of recent one-string keys, by their text: most runs have few
  * keys, and then a record's key needs neither its encoded bytes nor their
  * hash.  An entry is only a guess, checked against the key map. */
 static inline struct kcache *
-kc_slot(struct run *r, const struct fval *f, uint64_t *w0, uint64_t *w1)
+kc_slot(struct run *r, uint64_t w0, uint64_t w1, uint32_t n)
 {
-	words16(f->p, f->n, w0, w1);
-	return &r->kc[((*w0 ^ *w1 * 0x9e3779b97f4a7c15ULL ^ f->n) *
+	return &r->kc[((w0 ^ w1 * 0x9e3779b97f4a7c15ULL ^ n) *
 	    0xbf58476d1ce4e5b9ULL) >> (64 - KW_KCACHE_BITS)];
 }
 
@@ -477,7 +456,11 @@ key_id(struct run *r, struct pend *q, int *full, char *err)
 	if (!q->keyready) {
 		const struct fval *f = &q->v[r->keyslot[0]];
 
-		c = kc_slot(r, f, &w0, &w1);
+		if (q->wready)
+			w0 = q->w0, w1 = q->w1;
+		else
+			words16(f->p, f->n, &w0, &w1);
+		c = kc_slot(r, w0, w1, f->n);
 		if (c->n == f->n && c->w0 == w0 && c->w1 == w1 &&
 		    c->kid < m->nk) {
 			const struct kkey *k = &m->k[c->kid];
@@ -704,27 +687,23 @@ kw_batch(struct run *r, const struct batch *b, char *err)
 				q->v[j].esc = (uint8_t)(cf[j].nt >> 4 & 1);
 				q->v[j].dok = 0;
 			}
-			/* prep's order: numbers (checked), time, key */
-			if (time_parse(&r->tp, &q->v[r->timeslot], &q->ts) < 0) {
-				bad_record(r, BAD_TIME,
-				    qname(r->sc.name[r->timeslot]), t->line,
-				    t->len);
-				break;
-			}
-			if (t->bad) {
-				bad_record(r, BAD_JSON, "(key)", t->line, t->len);
-				break;
-			}
+			/* numbers, time and key were checked in order */
+			q->ts = t->ts;
 			for (size_t j = 0; j < nnum; j++)
 				q->num[j] = num[j];
 			q->keyready = t->keyready;
 			q->key.len = 0;
+			q->wready = !t->keyready;
 			if (t->keyready) {
-				memcpy(&q->h, b->keys.p + t->koff + t->klen,
-				    sizeof q->h);
-				if (t->klen > 0 && kin_buf_add(&q->key,
-				    b->keys.p + t->koff, t->klen, err) < 0)
+				uint32_t ko = t->u.k.koff, kl = t->u.k.klen;
+
+				memcpy(&q->h, b->keys.p + ko + kl, sizeof q->h);
+				if (kl > 0 && kin_buf_add(&q->key,
+				    b->keys.p + ko, kl, err) < 0)
 					return -1;
+			} else {
+				q->w0 = t->u.w[0];
+				q->w1 = t->u.w[1];
 			}
 			commit(r, q, t->line, t->len);
 			if (step(r, err) < 0)

@@ -5,6 +5,7 @@
 #define KW_RUN_H
 
 #include <signal.h>
+#include <string.h>
 
 #include "kw.h"
 #include "cli.h"
@@ -38,6 +39,8 @@ struct pend {
 	struct kin_buf key;        /* encoded key and its hash, when */
 	uint64_t h;
 	int keyready;              /* ... else key_id reads the field */
+	int wready;                /* w0, w1: the words of that field */
+	uint64_t w0, w1;           /* (words16), from the reader thread */
 	const char *line;
 	size_t len;
 	long long lineno;
@@ -46,17 +49,25 @@ struct pend {
 /* The reader thread (reader.c) hands lines over in batches, in input
  * order: a record taken apart, a bad line, a control line, a line over
  * the ceiling.  Each is a struct tup, then (records) its fields packed as
- * struct cfv and its numbers, at a fixed stride: a small record is one
- * cache line to pass from core to core.  Lines point into the mapped
- * input. */
+ * struct cfv and its numbers, at a fixed stride.  A record comes with
+ * its event time read and, for a short plain key, the key's text as two
+ * words: the main thread need not touch the line itself (the reader's
+ * core has it in cache, the main thread's has not).  Lines point into
+ * the mapped input. */
 enum { TU_REC, TU_BAD, TU_CTL, TU_LONG };
 struct tup {
 	const char *line;
+	int64_t ts;        /* TU_REC: event time, ms */
+	union {
+		struct { uint32_t koff, klen; } k;  /* keyready: the key in
+						     * the batch's keys, its
+						     * hash after it */
+		uint64_t w[2];  /* else: words16 of the key's text */
+	} u;
 	uint32_t len;
 	uint32_t skip;     /* blank lines just before it */
-	uint32_t koff, klen;  /* key in the batch's keys, its hash after it */
 	uint8_t kind, keyready;
-	uint8_t bad;       /* TU_BAD: enum bad_kind; TU_REC: its key is bad */
+	uint8_t bad;       /* TU_BAD: enum bad_kind */
 	int8_t slot;       /* detail of TU_BAD: -2 none, -1 "(key)", slot */
 };
 /* A struct fval without its number (the numbers come apart). */
@@ -70,6 +81,27 @@ struct batch {
 	struct kin_buf keys;
 	uint64_t bytes;    /* input bytes of its lines */
 };
+
+/* Up to 16 bytes as two words, overlapping when n > 8: with n, equal
+ * words mean equal bytes, and no byte past p + n is read. */
+static inline void
+words16(const char *p, size_t n, uint64_t *w0, uint64_t *w1)
+{
+	uint32_t a, b;
+
+	*w0 = *w1 = 0;
+	if (n >= 8) {
+		memcpy(w0, p, 8);
+		memcpy(w1, p + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		*w0 = (uint64_t)a << 32 | b;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			*w0 = *w0 << 8 | (unsigned char)p[i];
+	}
+}
 
 /* Recent keys of one plain string field, by text (record.c). */
 #define KW_KCACHE_BITS 6

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "buf.h"
 #include "err.h"
@@ -91,6 +92,31 @@ struct timeparse {
 };
 void time_init(struct timeparse *t, enum time_fmt fmt, struct kin_tz *tz);
 int time_parse(struct timeparse *t, const struct fval *v, int64_t *ms);
+/* time_parse's first step, inline for the hot loops: 1 and *ms when v is
+ * the text read last (16 to 32 bytes, as ISO times are), else 0. */
+static inline int
+time_parse_last(const struct timeparse *t, const struct fval *v,
+    int64_t *ms)
+{
+	uint64_t a[4], b[4];
+	size_t n = v->n;
+
+	if (n != t->last_n || n < 16 || v->type != t->last_type || v->esc)
+		return 0;
+	memcpy(&a[0], v->p, 8);
+	memcpy(&a[1], v->p + 8, 8);
+	memcpy(&a[2], v->p + n - 16, 8);
+	memcpy(&a[3], v->p + n - 8, 8);
+	memcpy(&b[0], t->last, 8);
+	memcpy(&b[1], t->last + 8, 8);
+	memcpy(&b[2], t->last + n - 16, 8);
+	memcpy(&b[3], t->last + n - 8, 8);
+	if (((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+	    (a[3] ^ b[3])) != 0)
+		return 0;
+	*ms = t->last_ms;
+	return 1;
+}
 
 /* ---- agg.c */
 enum agg_fn { AG_COUNT, AG_SUM, AG_MIN, AG_MAX, AG_AVG, AG_FIRST, AG_LAST,

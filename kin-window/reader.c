@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define NBATCH 3
 #define BATCH_RECS 4096
@@ -173,14 +174,14 @@ prep(struct run *r, struct batch *b, struct tup *t, const struct fval *v,
  * done, 0 for prep. */
 static inline int
 quick(struct run *r, struct batch *b, struct tup *t,
-    const struct fval *v, uint32_t live)
+    const struct fval *v, int qok)
 {
 	double *num = (double *)(void *)((struct cfv *)(void *)(t + 1) +
 	    b->nf);
 	const struct fval *k = &v[r->keyslot[0]];
 
-	if (r->nkey != 1 || r->o->has_gap || live > KW_KCACHE_KEYS ||
-	    k->type != FV_STR || k->esc || k->n > 16)
+	/* qok: one key, no gap, few live keys (the batch's) */
+	if (!qok || k->type != FV_STR || k->esc || k->n > 16)
 		return 0;
 	for (int i = 0; i < r->g.nnum; i++) {
 		const struct fval *x = &v[r->g.numfield[i]];
@@ -189,7 +190,8 @@ quick(struct run *r, struct batch *b, struct tup *t,
 			return 0;
 		num[i] = x->d;
 	}
-	if (time_parse(&r->tp, &v[r->timeslot], &t->ts) < 0)
+	if (!time_parse_last(&r->tp, &v[r->timeslot], &t->ts) &&
+	    time_parse(&r->tp, &v[r->timeslot], &t->ts) < 0)
 		return 0;
 	t->keyready = 0;
 	words16(k->p, k->n, &t->u.w[0], &t->u.w[1]);
@@ -272,18 +274,25 @@ reader(void *arg)
 	while (p < e) {
 		struct batch *b;
 		uint32_t live;
+		int qok;
 
 		await(f, reader_ready, pub);
 		if (atomic_load(&f->stop))
 			break;
 		b = &f->b[pub % NBATCH].b;
 		live = atomic_load_explicit(&f->live, memory_order_relaxed);
-		b->n = 0;
-		b->bytes = 0;
+		qok = r->nkey == 1 && !r->o->has_gap && live <= KW_KCACHE_KEYS;
 		b->keys.len = 0;
-		while (p < e && b->n < b->cap && b->keys.len < BATCH_KEYS) {
+		/* The counts stay in registers (stores to the tuples could
+		 * alias them); the slow way works on b and f. */
+		size_t n = 0, cap = b->cap, stride = b->stride;
+		uint64_t bytes = 0, fast = 0;
+		long long ln = f->lineno;
+		int shaped = r->sc.shape.ok && (r->sc.shape.slots & all) == all;
+
+		while (p < e && n < cap && b->keys.len < BATCH_KEYS) {
 			struct tup *t = (struct tup *)(void *)(b->rec +
-			    b->n * b->stride);
+			    n * stride);
 			const char *end, *nl;
 			size_t len;
 			int slot;
@@ -291,12 +300,12 @@ reader(void *arg)
 			/* the input is read faster than the hardware fetches */
 			__builtin_prefetch(p + 2048);
 			/* Lines of the last shape (kw_lines). */
-			if (r->sc.shape.ok && (r->sc.shape.slots & all) == all &&
+			if (shaped &&
 			    (end = scan_line(&r->sc, p, e, v)) != NULL &&
 			    (size_t)(end - p) <= KW_LINE_MAX &&
-			    (quick(r, b, t, v, live) ||
+			    (quick(r, b, t, v, qok) ||
 			    prep(r, b, t, v, live, &slot) == 0)) {
-				r->sc.fast++;
+				fast++;
 				t->kind = TU_REC;
 				t->bad = 0;
 				t->line = p;
@@ -304,13 +313,16 @@ reader(void *arg)
 				t->skip = skip;
 				skip = 0;
 				pack(b, t, v);
-				f->lineno++;
-				b->bytes += (size_t)(end - p) + 1;
-				b->n++;
+				ln++;
+				bytes += (size_t)(end - p) + 1;
+				n++;
 				p = end + (end < e);
 				continue;
 			}
 			/* One line the slow way (mapped_lines, kw_line). */
+			b->n = n;
+			b->bytes = bytes;
+			f->lineno = ln;
 			nl = memchr(p, '\n', (size_t)(e - p));
 			len = nl ? (size_t)(nl - p) : (size_t)(e - p);
 			if (len > KW_LINE_MAX) {
@@ -325,7 +337,17 @@ reader(void *arg)
 				slow_line(f, b, p, len, live, &skip);
 			}
 			p += len + (nl != NULL);
+			n = b->n;
+			bytes = b->bytes;
+			ln = f->lineno;
+			/* the slow way may have learnt a new shape */
+			shaped = r->sc.shape.ok &&
+			    (r->sc.shape.slots & all) == all;
 		}
+		b->n = n;
+		b->bytes = bytes;
+		f->lineno = ln;
+		r->sc.fast += fast;
 		atomic_store(&f->pub, ++pub);
 		wake(f);
 	}
@@ -431,12 +453,39 @@ pays(struct probe *pr)
 	return pr->poor < NPOOR;
 }
 
+/* The main thread maps the pages the reader is about to read (it has
+ * time to spare while the reader scans; a page fault in the reader costs
+ * the run its time).  Up to AHEAD bytes past the batch just taken, a
+ * POPULATE chunk at a time; never past e.  *upto: mapped so far (page
+ * aligned), NULL when the kernel cannot. */
+#define POPULATE ((size_t)2 << 20)
+#define AHEAD ((size_t)6 << 20)
+static void
+populate(const char **upto, const char *at, const char *e)
+{
+#ifdef MADV_POPULATE_READ
+	while (*upto != NULL && *upto < e && (size_t)(*upto - at) < AHEAD) {
+		size_t n = (size_t)(e - *upto) < POPULATE ? (size_t)(e - *upto) :
+		    POPULATE;
+
+		if (madvise((void *)(uintptr_t)*upto, n, MADV_POPULATE_READ) < 0) {
+			*upto = NULL;   /* an older kernel: the reader faults */
+			return;
+		}
+		*upto += n;
+	}
+#else
+	(void)at, (void)e;
+	*upto = NULL;
+#endif
+}
+
 int
 run_threaded(struct run *r, const char *p, const char *e, int mode,
     const char **dropped, const char **at, char *err)
 {
 	struct feed *f = feed_new(r, p, (size_t)(e - p));
-	const char *prev = p;
+	const char *prev = p, *mapped;
 	struct probe pr = { 0, 0, CLOCK_PROCESS_CPUTIME_ID, 0, 0 };
 	sigset_t all, old;
 	pthread_t th;
@@ -446,6 +495,8 @@ run_threaded(struct run *r, const char *p, const char *e, int mode,
 	*at = p;
 	if (f == NULL)
 		return IN_EOF;
+	/* from the page of p (the mapping is page aligned) */
+	mapped = p - ((uintptr_t)p & 4095);
 	/* Signals (SIGTERM) are for the main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -480,6 +531,7 @@ run_threaded(struct run *r, const char *p, const char *e, int mode,
 		if (b->n > 0) {
 			give_back(dropped, prev);
 			prev = ((const struct tup *)(const void *)b->rec)->line;
+			populate(&mapped, prev, e);
 		}
 		atomic_store(&f->done, ++done);
 		wake(f);

@@ -391,6 +391,32 @@ str_stop(uint64_t v)
 static inline const char *
 str_plain_end(const char *p, const char *e)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The lowest flagged byte of str_stop is a true stop byte (each
+	 * test borrows only upwards): go straight to it. */
+	while (e - p >= 8) {
+		uint64_t v, m;
+
+		memcpy(&v, p, 8);
+		if ((m = str_stop(v)) == 0) {
+			p += 8;
+			continue;
+		}
+		p += __builtin_ctzll(m) >> 3;
+		if (*p == '"')
+			return p;
+		if (*p == '\\' || *p == '\n')
+			return NULL;
+		p++;    /* another control byte: not ours to judge here */
+	}
+	for (; p < e; p++) {
+		if (*p == '"')
+			return p;
+		if (*p == '\\' || *p == '\n')
+			return NULL;
+	}
+	return NULL;
+#else
 	for (;;) {
 		while (e - p >= 8) {
 			uint64_t v;
@@ -410,6 +436,7 @@ str_plain_end(const char *p, const char *e)
 				return NULL;
 		}
 	}
+#endif
 }
 
 /* A JSON number at p, its value read on the way when that is exact:

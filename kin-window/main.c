@@ -342,15 +342,22 @@ setup(struct run *r, struct opts *o, char *err)
 	return 0;
 }
 
+static uint64_t
+bad_total(const struct run *r)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < BAD_N; k++)
+		n += r->bad[k];
+	return n;
+}
+
 static void
 summary(struct run *r)
 {
-	uint64_t nbad = 0;
+	uint64_t nbad = bad_total(r);
 	char msg[1024];
 	size_t m = 0;
-
-	for (int k = 0; k < BAD_N; k++)
-		nbad += r->bad[k];
 	if (r->o->cli.verbose)
 		kin_warn(PROG, "%llu records in, %llu windows out, %llu late, "
 		    "%llu skipped, %llu control lines, peak %llu panes",
@@ -580,6 +587,11 @@ run_main(struct opts *o, int argc, char **argv)
 	/* Records were rejected, not merely bad: the results miss keys. */
 	if (r.bad[BAD_MAXKEYS] && status == KIN_EX_OK)
 		status = KIN_EX_DATAERR;
+	/* Bad records are in no result (DESIGN.md 2: 1 for records set
+	 * aside); a stop by signal keeps 0, late records are the windows'
+	 * rule, not a fault. */
+	if (status == KIN_EX_OK && rc != IN_TERM && bad_total(&r) > 0)
+		status = 1;
 	summary(&r);
 	metrics_tick(&r, 1);
 	if (side_close(&r.latef) < 0)

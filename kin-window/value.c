@@ -200,6 +200,9 @@ epoch_ms(const char *p, size_t n, int unit_s, int64_t *ms)
 		return 0;
 	}
 	if (unit_s) {
+		/* the bound the exponent path keeps: |ms| < 1e16 */
+		if (ip >= 10000000000000LL)
+			return -1;
 		while (fd < 3)
 			fp *= 10, fd++;
 		ip = ip * 1000 + fp;

@@ -42,13 +42,14 @@ window_input() {
 		'{"T":"2021-03-04T10:01:05Z","K":"A","P":2}' \
 		'not json' \
 		'{"T":"2021-03-04T10:00:20Z","K":"A","P":3}' >in.ndjson
-	# a barrier makes kin-window save its state; the end lets it exit 0
+	# a barrier makes kin-window save its state; the end lets it finish
 	printf '\036{"kin":"barrier","id":"b-1"}\n\036{"kin":"end"}\n' >>in.ndjson
 }
 
 @test "kin-window: --state, --late, --errors and --metrics files are 0600" {
 	window_input
-	run -0 --separate-stderr kin-window -t T -k K --size 60s -a sum:P \
+	# 1: the bad line went to --errors
+	run -1 --separate-stderr kin-window -t T -k K --size 60s -a sum:P \
 		--state st --late late.out --errors err.out --metrics m.out in.ndjson
 	mode_is 600 st late.out err.out m.out
 	# no temporary file is left behind

@@ -171,6 +171,11 @@ EOF
 	printf '%s\n' '{"T":1782907210500,"K":"b"}' >ms.ndjson
 	run -0 --separate-stderr kin-window -t T -k K --time-format epoch_ms --size 1m -f '{start}' ms.ndjson
 	assert_output '2026-07-01T12:00:00.000Z'
+	# epoch seconds past the range (x1000 would overflow): a bad time
+	printf '%s\n' '{"T":9407199254740992,"K":"b"}' >big.ndjson
+	run -1 --separate-stderr kin-window -t T -k K --time-format epoch --size 1m big.ndjson
+	assert_output ''
+	assert_stderr --partial "big.ndjson:1: bad time 'T'"
 }
 
 @test "aggregates on a known window" {
@@ -511,12 +516,12 @@ replay() {
 	echo "b-max $(sha256sum <o5 | cut -c1-64)"
 	$kw --size 10s --slide 5s -a max:PRICE -a sum:PRICE -a count \
 	    --max-delay 1s --allowed-lateness 2s --late late \
-	    --errors errors c >o6 2>e6
+	    --errors errors c >o6 2>e6 || [ $? -eq 1 ]   # bad lines: 1
 	echo "c-mixed $(sha256sum <o6 | cut -c1-64)"
 	echo "c-late $(sha256sum <late | cut -c1-64)"
 	echo "c-errors $(sha256sum <errors | cut -c1-64)"
 	echo "c-stderr $(sha256sum <e6 | cut -c1-64)"
-	$kw -k TICKER,PRICE --size 1s -a count c >o7 2>/dev/null
+	$kw -k TICKER,PRICE --size 1s -a count c >o7 2>/dev/null || [ $? -eq 1 ]
 	echo "c-twokeys $(sha256sum <o7 | cut -c1-64)"
 }
 
@@ -566,11 +571,14 @@ EOF
 	END { printf "\036{\"kin\":\"end\"}\n"; }' >in
 	for m in 0 1 flip; do
 		mkdir "d$m"
+		st=0
 		(cd "d$m" && KIN_WINDOW_THREADS=$m kin-window -t EVENT_TIME \
 		    --size 10s --slide 5s -a max:PRICE -a count -a last:PRICE \
 		    --max-delay 1s --allowed-lateness 2s --late late \
-		    --errors errors --state st ../in >out 2>err)
+		    --errors errors --state st ../in >out 2>err) || st=$?
+		echo "$st" >"d$m/status"
 	done
+	[ "$(cat d0/status)" = 1 ]   # bad lines were skipped
 	[ -s d0/out ] && [ -s d0/late ] && [ -s d0/errors ] && [ -s d0/st ]
 	run -0 diff -r d0 d1
 	run -0 diff -r d0 dflip
@@ -589,7 +597,8 @@ EOF
 		echo ''
 		echo '{"EVENT_TIME":"2026-01-01T00:00:02","TICKER":"A","PRICE":"2.5"}'
 	} >b.ndjson
-	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m -a sum:PRICE --errors bad.out b.ndjson
+	# exit 1: all input read, but records were set aside (DESIGN.md 2)
+	run -1 --separate-stderr kin-window -t EVENT_TIME --size 1m -a sum:PRICE --errors bad.out b.ndjson
 	assert_output '{"key":"A","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","count":2,"sum_PRICE":3.5}'
 	assert_stderr_line --index 0 "kin-window: b.ndjson:2: not a JSON object (reported once; later ones are counted)"
 	assert_stderr_line --index 1 "kin-window: b.ndjson:3: missing key field 'TICKER' (reported once; later ones are counted)"
@@ -600,7 +609,7 @@ EOF
 	assert_stderr_line --index 6 --partial "kin-window: 7 records skipped: 2 not a JSON object (first at b.ndjson:2), 1 invalid JSON (first at b.ndjson:7),"
 	assert_equal "$(cat bad.out)" "$(sed -n '2,8p' b.ndjson)"
 	# -v reports every one
-	run -0 --separate-stderr kin-window -v -t EVENT_TIME --size 1m -a sum:PRICE b.ndjson
+	run -1 --separate-stderr kin-window -v -t EVENT_TIME --size 1m -a sum:PRICE b.ndjson
 	assert_stderr_line --index 6 "kin-window: b.ndjson:8: not a JSON object"
 }
 
@@ -616,13 +625,13 @@ w(b'{"TICKER":"A","X":[{"a":"}"}],"PRICE":3}\n')
 w(b'\x00\x00\x00\n')
 w(b'{"TICKER":"A","PRICE":4}')
 EOF
-	run -0 --separate-stderr kin-window -k TICKER -a sum:PRICE --size 1h h.ndjson
+	run -1 --separate-stderr kin-window -k TICKER -a sum:PRICE --size 1h h.ndjson
 	assert_line --partial '"key":"A","start"'
 	assert_line --partial '"key":"\ufffd\ufffd"'
 	assert_line --partial '"key":"A\u0000B"'
 	assert_stderr --partial 'line too long'
 	assert_stderr --partial 'nested too deeply'
-	run -0 --separate-stderr kin-window -a sum:PRICE --size 1h <h.ndjson
+	run -1 --separate-stderr kin-window -a sum:PRICE --size 1h <h.ndjson
 }
 
 # A line over the ceiling is skipped even when it has the shape of the one
@@ -638,12 +647,12 @@ for i, x in enumerate([10, 2 << 20, 10]):
 EOF
 	want='{"key":"A","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:00.000Z","count":2,"sum_PRICE":4}'
 	for m in 0 1; do
-		KIN_WINDOW_THREADS=$m run -0 --separate-stderr kin-window \
+		KIN_WINDOW_THREADS=$m run -1 --separate-stderr kin-window \
 		    -t EVENT_TIME --size 1m -a sum:PRICE l.ndjson
 		assert_output "$want"
 		assert_stderr_line --index 0 --partial "l.ndjson:2: line too long"
 	done
-	run -0 --separate-stderr kin-window -t EVENT_TIME --size 1m \
+	run -1 --separate-stderr kin-window -t EVENT_TIME --size 1m \
 	    -a sum:PRICE <l.ndjson
 	assert_output "$want"
 	assert_stderr_line --index 0 --partial "stdin:2: line too long"
@@ -902,7 +911,7 @@ kin-window: 2 records skipped: 2 too many keys (first at in:3); written to errs"
 @test "--metrics writes EMF lines with the run's counts" {
 	trades >t.ndjson
 	printf 'not json\n' >>t.ndjson
-	run -0 --separate-stderr kin-window -q -t EVENT_TIME --size 60s --slide 30s -a max:PRICE \
+	run -1 --separate-stderr kin-window -q -t EVENT_TIME --size 60s --slide 30s -a max:PRICE \
 		--metrics m.emf --metrics-interval 1h t.ndjson
 	[ "$(wc -l <m.emf)" -eq 1 ]
 	jq -e '.program == "kin-window" and .records_in == 10 and .windows_fired == 14 and

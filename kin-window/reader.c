@@ -297,8 +297,9 @@ reader(void *arg)
 			size_t len;
 			int slot;
 
-			/* Lines of the last shape (kw_lines); scan_line
-			 * prefetches what is ahead. */
+			/* the input is read faster than the hardware fetches */
+			__builtin_prefetch(p + 2048);
+			/* Lines of the last shape (kw_lines). */
 			if (shaped &&
 			    (end = scan_line(&r->sc, p, e, v)) != NULL &&
 			    (size_t)(end - p) <= KW_LINE_MAX &&

@@ -647,9 +647,8 @@ fv_meta(struct fval *v, uint32_t n, unsigned type, unsigned dok)
 	uint64_t w = (uint64_t)n | (uint64_t)type << 32 | (uint64_t)dok << 48;
 
 #define FV_AT(f) (offsetof(struct fval, f) - offsetof(struct fval, n))
-	_Static_assert(FV_AT(type) == 4 && FV_AT(esc) == 5 &&
-	    FV_AT(dok) == 6 && FV_AT(d) >= 8,
-	    "struct fval: n, type, esc and dok in one word");
+	_Static_assert(FV_AT(type) == 4 && FV_AT(esc) == 5 && FV_AT(dok) == 6 &&
+	    FV_AT(d) >= 8, "struct fval: n, type, esc and dok in one word");
 #undef FV_AT
 	memcpy((char *)v + offsetof(struct fval, n), &w, 8);
 #else
@@ -666,11 +665,7 @@ scan_line(const struct scanner *s, const char *p, const char *e,
 {
 	const struct shape *S = &s->shape;
 	const char *q;
-	struct fval spare = { 0 };   /* values the run does not use */
-
-	/* The input is read faster than the hardware fetches it (callers
-	 * read line after line: kw_lines, the reader thread). */
-	__builtin_prefetch(p + 2048);
+	struct fval spare;
 
 	/* Each value is written in place, its n, type, esc and dok in one
 	 * store (fv_meta).  A line that fails leaves its slots half
@@ -708,7 +703,7 @@ scan_line(const struct scanner *s, const char *p, const char *e,
 		}
 		n = (uint32_t)(q - p);
 		fv_meta(v, n, S->type[i], dok);
-		p = q;  /* a string: the next literal holds its end quote */
+		p = q;  /* a string: the next literal holds its closing quote */
 	}
 	if (!lit_at(p, e, S->lit + S->off[S->n], S->len[S->n]))
 		return NULL;

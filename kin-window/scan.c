@@ -14,14 +14,6 @@
 #include <emmintrin.h>
 #define KW_SSE2 1
 #endif
-/* The byte-wise code that finishes near the end of the input, where 16
- * bytes are not on hand: out of line with SSE2, so scan_line stays small
- * (no registers and constants set up for what runs once a file). */
-#if defined(KW_SSE2) && defined(__GNUC__)
-#define KW_TAIL __attribute__((noinline, cold))
-#else
-#define KW_TAIL inline
-#endif
 
 void
 scan_init(struct scanner *s)
@@ -437,12 +429,6 @@ digits8(uint64_t w, int k)
 }
 #endif
 
-static KW_TAIL int
-lit_tail(const char *p, const char *e, const char *l, size_t n)
-{
-	return (size_t)(e - p) >= n && lit_eq(p, l, n);
-}
-
 /* The n bytes at p (e - p are on hand) are those at l (l has 16 bytes
  * readable past any of its first n: struct shape pads lit). */
 static inline int
@@ -460,13 +446,27 @@ lit_at(const char *p, const char *e, const char *l, size_t n)
 		p += 16, l += 16, n -= 16;
 	}
 #endif
-	return lit_tail(p, e, l, n);
+	return (size_t)(e - p) >= n && lit_eq(p, l, n);
 }
 
-/* str_plain_end eight bytes at a time, or byte by byte. */
-static KW_TAIL const char *
-str_plain_tail(const char *p, const char *e)
+/* The end of a string without escapes nor a newline, p just past the
+ * opening quote: its closing quote, or NULL for anything else (the slow
+ * path decides).  Or the first '\\' or '\n' instead of NULL: the caller
+ * compares the literal after the string, which begins with the quote. */
+static inline const char *
+str_plain_end(const char *p, const char *e)
 {
+#ifdef KW_SSE2
+	/* 16 bytes at a time while 16 remain before e: the first stop byte
+	 * is the lowest bit of the mask. */
+	while (e - p >= 16) {
+		unsigned m = stops16(p);
+
+		if (m != 0)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/* The lowest flagged byte of str_stop is a true stop byte (each
 	 * test borrows only upwards): go straight to it. */
@@ -515,34 +515,13 @@ str_plain_tail(const char *p, const char *e)
 #endif
 }
 
-/* The end of a string without escapes nor a newline, p just past the
- * opening quote: its closing quote, or NULL for anything else (the slow
- * path decides).  Or the first '\\' or '\n' instead of NULL: the caller
- * compares the literal after the string, which begins with the quote. */
-static inline const char *
-str_plain_end(const char *p, const char *e)
-{
-#ifdef KW_SSE2
-	/* 16 bytes at a time while 16 remain before e: the first stop byte
-	 * is the lowest bit of the mask. */
-	while (e - p >= 16) {
-		unsigned m = stops16(p);
-
-		if (m != 0)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-#endif
-	return str_plain_tail(p, e);
-}
-
 /* A JSON number at p, its value read on the way when that is exact:
  * at most 15 digits and no exponent make a mantissa below 2^53 and a
  * power of ten up to 1e15, so one division rounds correctly, exactly as
  * strtod would (Clinger's fast path); else *dok = 0 and fval_num reads the
  * text.  Sets v->p (and v->d); returns the end or NULL. */
-static KW_TAIL const char *
-num_scalar(const char *p, const char *e, struct fval *v, unsigned *dok)
+static inline const char *
+num_read(const char *p, const char *e, struct fval *v, unsigned *dok)
 {
 	uint64_t m = 0;
 	int nd = 0, fd = 0, neg = 0;
@@ -550,6 +529,45 @@ num_scalar(const char *p, const char *e, struct fval *v, unsigned *dok)
 	v->p = p;
 	if (p < e && *p == '-')
 		neg = 1, p++;
+#ifdef KW_SSE2
+	/* 16 bytes on hand: the digits in a mask; a number of at most 8
+	 * bytes (the point taken out) is read at once (digits8). */
+	if (e - p >= 16) {
+		__m128i d = _mm_sub_epi8(load16(p), _mm_set1_epi8('0'));
+		unsigned dm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_min_epu8(d, _mm_set1_epi8(9)), d));
+		int a, f = 0, k;
+		uint64_t w, lo;
+		double x;
+
+		if (!(dm & 1))
+			return NULL;
+		a = *p == '0' ? 1 : __builtin_ctz(~dm);
+		if (a > 8)      /* (then p[a] may be past the 16) */
+			goto slow;
+		k = a;
+		if (p[a] == '.') {
+			f = __builtin_ctz(~(dm >> (a + 1)));
+			if (f == 0)
+				return NULL;
+			k = a + 1 + f;
+		}
+		if (k > 8 || (p[k] | 0x20) == 'e')
+			goto slow;
+		memcpy(&w, p, 8);
+		if (f) {        /* the point out: the digits after move down */
+			lo = ((uint64_t)1 << (8 * a)) - 1;
+			w = (w & lo) | ((w >> 8) & ~lo);
+		}
+		/* a + f <= 8 digits: 15 at most, Clinger's fast path holds */
+		x = (double)digits8(w, a + f);
+		x = f ? x / kw_pow10[f] : x;
+		*dok = 1;
+		v->d = neg ? -x : x;
+		return p + k;
+	}
+slow:
+#endif
 	if (p == e)
 		return NULL;
 	if (*p == '0') {
@@ -582,58 +600,6 @@ num_scalar(const char *p, const char *e, struct fval *v, unsigned *dok)
 		v->d = neg ? -d : d;
 	}
 	return p;
-}
-
-
-static inline const char *
-num_read(const char *p, const char *e, struct fval *v, unsigned *dok)
-{
-#ifdef KW_SSE2
-	int neg = 0;
-
-	v->p = p;
-	if (p < e && *p == '-')
-		neg = 1, p++;
-	/* 16 bytes on hand: the digits in a mask; a number of at most 8
-	 * bytes (the point taken out) is read at once (digits8). */
-	if (e - p >= 16) {
-		__m128i d = _mm_sub_epi8(load16(p), _mm_set1_epi8('0'));
-		unsigned dm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-		    _mm_min_epu8(d, _mm_set1_epi8(9)), d));
-		int a, f = 0, k;
-		uint64_t w, lo;
-		double x;
-
-		if (!(dm & 1))
-			return NULL;
-		a = *p == '0' ? 1 : __builtin_ctz(~dm);
-		if (a > 8)      /* (then p[a] may be past the 16) */
-			return num_scalar(v->p, e, v, dok);
-		k = a;
-		if (p[a] == '.') {
-			f = __builtin_ctz(~(dm >> (a + 1)));
-			if (f == 0)
-				return NULL;
-			k = a + 1 + f;
-		}
-		if (k > 8 || (p[k] | 0x20) == 'e')
-			return num_scalar(v->p, e, v, dok);
-		memcpy(&w, p, 8);
-		if (f) {        /* the point out: the digits after move down */
-			lo = ((uint64_t)1 << (8 * a)) - 1;
-			w = (w & lo) | ((w >> 8) & ~lo);
-		}
-		/* a + f <= 8 digits: 15 at most, Clinger's fast path holds */
-		x = (double)digits8(w, a + f);
-		x = f ? x / kw_pow10[f] : x;
-		*dok = 1;
-		v->d = neg ? -x : x;
-		return p + k;
-	}
-	return num_scalar(v->p, e, v, dok);
-#else
-	return num_scalar(p, e, v, dok);
-#endif
 }
 
 /* n, type, esc = 0 and dok of v.  Little endian: one 8-byte store, so a

@@ -518,10 +518,10 @@ str_plain_end(const char *p, const char *e)
 /* A JSON number at p, its value read on the way when that is exact:
  * at most 15 digits and no exponent make a mantissa below 2^53 and a
  * power of ten up to 1e15, so one division rounds correctly, exactly as
- * strtod would (Clinger's fast path); else *dok = 0 and fval_num reads the
- * text.  Sets v->p (and v->d); returns the end or NULL. */
+ * strtod would (Clinger's fast path); else dok = 0 and fval_num reads the
+ * text.  Returns the end or NULL. */
 static inline const char *
-num_read(const char *p, const char *e, struct fval *v, unsigned *dok)
+num_read(const char *p, const char *e, struct fval *v)
 {
 	uint64_t m = 0;
 	int nd = 0, fd = 0, neg = 0;
@@ -562,9 +562,11 @@ num_read(const char *p, const char *e, struct fval *v, unsigned *dok)
 		/* a + f <= 8 digits: 15 at most, Clinger's fast path holds */
 		x = (double)digits8(w, a + f);
 		x = f ? x / kw_pow10[f] : x;
-		*dok = 1;
+		v->dok = 1;
 		v->d = neg ? -x : x;
-		return p + k;
+		p += k;
+		v->n = (uint32_t)(p - v->p);
+		return p;
 	}
 slow:
 #endif
@@ -585,44 +587,22 @@ slow:
 		for (; p < e && *p >= '0' && *p <= '9'; p++, nd++, fd++)
 			m = m * 10 + (uint64_t)(*p - '0');
 	}
-	*dok = 1;
+	v->dok = 1;
 	if (p < e && (*p == 'e' || *p == 'E')) {
 		p = kw_num_end(v->p, e);
 		if (p == NULL)
 			return NULL;
-		*dok = 0;
+		v->dok = 0;
 	}
 	if (nd > 15)
-		*dok = 0;
-	if (*dok) {
+		v->dok = 0;
+	if (v->dok) {
 		double d = fd ? (double)m / kw_pow10[fd] : (double)m;
 
 		v->d = neg ? -d : d;
 	}
+	v->n = (uint32_t)(p - v->p);
 	return p;
-}
-
-/* n, type, esc = 0 and dok of v.  Little endian: one 8-byte store, so a
- * reader's load of any of them (or of type and esc at once, as the
- * compiler likes to) is served from the store buffer; separate byte
- * stores read back by one wider load stall until they reach the cache. */
-static inline void
-fv_meta(struct fval *v, uint32_t n, unsigned type, unsigned dok)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint64_t w = (uint64_t)n | (uint64_t)type << 32 | (uint64_t)dok << 48;
-
-#define FV_AT(f) (offsetof(struct fval, f) - offsetof(struct fval, n))
-	_Static_assert(FV_AT(type) == 4 && FV_AT(esc) == 5 && FV_AT(dok) == 6 &&
-	    FV_AT(d) >= 8, "struct fval: n, type, esc and dok in one word");
-#undef FV_AT
-	memcpy((char *)v + offsetof(struct fval, n), &w, 8);
-#else
-	v->n = n;
-	v->type = (uint8_t)type;
-	v->esc = 0;
-	v->dok = (uint8_t)dok;
-#endif
 }
 
 const char *
@@ -633,43 +613,46 @@ scan_line(const struct scanner *s, const char *p, const char *e,
 	const char *q;
 	struct fval spare;
 
-	/* Each value is written in place, its n, type, esc and dok in one
-	 * store (fv_meta).  A line that fails leaves its slots half
-	 * written: the slow path rewrites them. */
+	/* Each value is written in place, field by field: a struct built
+	 * aside and copied is read back through wider loads than its
+	 * stores, which the store buffer cannot forward.  A line that
+	 * fails leaves its slots half written: the slow path rewrites. */
 	for (int i = 0; i < S->n; i++) {
 		struct fval *v = S->slot[i] >= 0 ? &out[S->slot[i]] : &spare;
-		unsigned dok = 0;
-		uint32_t n;
 
 		if (!lit_at(p, e, S->lit + S->off[i], S->len[i]))
 			return NULL;
 		p += S->len[i];
+		v->type = S->type[i];
+		v->esc = 0;
 		switch (S->type[i]) {
 		case FV_STR:    /* the literal held the opening quote */
 			q = str_plain_end(p, e);
 			if (q == NULL)
 				return NULL;
+			v->dok = 0;
 			v->p = p;
+			v->n = (uint32_t)(q - p);
+			p = q;  /* the next literal holds the closing quote */
 			break;
 		case FV_NUM:
-			q = num_read(p, e, v, &dok);
-			if (q == NULL)
+			p = num_read(p, e, v);
+			if (p == NULL)
 				return NULL;
 			break;
 		default:
 			if (e - p >= 4 && (memcmp(p, "true", 4) == 0 ||
 			    memcmp(p, "null", 4) == 0))
-				q = p + 4;
+				v->n = 4;
 			else if (e - p >= 5 && memcmp(p, "false", 5) == 0)
-				q = p + 5;
+				v->n = 5;
 			else
 				return NULL;
+			v->dok = 0;
 			v->p = p;
+			p += v->n;
 			break;
 		}
-		n = (uint32_t)(q - p);
-		fv_meta(v, n, S->type[i], dok);
-		p = q;  /* a string: the next literal holds its closing quote */
 	}
 	if (!lit_at(p, e, S->lit + S->off[S->n], S->len[S->n]))
 		return NULL;

@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* SSE2 is part of every x86_64: 16 bytes compared at once, the matches
- * as a bit mask.  Other targets use the portable code below. */
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#define KW_SSE2 1
-#endif
-
 void
 scan_init(struct scanner *s)
 {
@@ -271,8 +264,7 @@ scan_slow(struct scanner *s, const char *p, size_t n, struct fval *out)
 		v.dok = 0;
 		if (esc || L->n == KW_SHAPE_MAX)
 			L->ok = 0;
-		/* A string's quotes belong to the literals around it. */
-		learn_lit(L, L->n, prev, *p == '"' ? p + 1 : p);
+		learn_lit(L, L->n, prev, p);
 		switch (*p) {
 		case '"':
 			q = str_end(p + 1, e, &v.esc);
@@ -329,7 +321,7 @@ scan_slow(struct scanner *s, const char *p, size_t n, struct fval *out)
 			L->type[L->n] = v.type;
 			L->n++;
 		}
-		prev = v.type == FV_STR ? p - 1 : p;
+		prev = p;
 		p = skip_ws(p, e);
 		if (p == e)
 			return SCAN_BADJSON;
@@ -394,79 +386,11 @@ str_stop(uint64_t v)
 	    ((v - 0x2020202020202020ULL) & ~v)) & 0x8080808080808080ULL;
 }
 
-#ifdef KW_SSE2
-static inline __m128i
-load16(const char *p)
-{
-	return _mm_loadu_si128((const __m128i *)(const void *)p);
-}
-
-/* Bit i: p[i] is '"', '\\' or '\n' (the bytes that end a plain string). */
-static inline unsigned
-stops16(const char *p)
-{
-	__m128i v = load16(p);
-
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
-}
-
-/* The value of the k digits in the first k bytes of w (1 <= k <= 8; w
- * as read from memory, little endian: the first digit in the lowest
- * byte): the digits moved to the top of the word, then neighbours
- * combined, two digits per 16 bits, four per 32, eight in all.  No step
- * carries across its lanes: 10*9+9, 100*99+99 and 10000*9999+9999 fit. */
-static inline uint64_t
-digits8(uint64_t w, int k)
-{
-	w -= 0x3030303030303030ULL;     /* the k digits do not borrow */
-	w <<= (8 - k) * 8;
-	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffULL;
-	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffULL;
-	return (w * 10000 + (w >> 32)) & 0xffffffffULL;
-}
-#endif
-
-/* The n bytes at p (e - p are on hand) are those at l (l has 16 bytes
- * readable past any of its first n: struct shape pads lit). */
-static inline int
-lit_at(const char *p, const char *e, const char *l, size_t n)
-{
-#ifdef KW_SSE2
-	while (e - p >= 16) {
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-		    load16(p), load16(l)));
-
-		if (n <= 16)
-			return ((m ^ 0xffffu) & ((1u << n) - 1)) == 0;
-		if (m != 0xffffu)
-			return 0;
-		p += 16, l += 16, n -= 16;
-	}
-#endif
-	return (size_t)(e - p) >= n && lit_eq(p, l, n);
-}
-
-/* The end of a string without escapes nor a newline, p just past the
- * opening quote: its closing quote, or NULL for anything else (the slow
- * path decides).  Or the first '\\' or '\n' instead of NULL: the caller
- * compares the literal after the string, which begins with the quote. */
+/* The closing quote of a string without escapes nor a newline, p just past
+ * the opening quote; NULL for anything else (the slow path decides). */
 static inline const char *
 str_plain_end(const char *p, const char *e)
 {
-#ifdef KW_SSE2
-	/* 16 bytes at a time while 16 remain before e: the first stop byte
-	 * is the lowest bit of the mask. */
-	while (e - p >= 16) {
-		unsigned m = stops16(p);
-
-		if (m != 0)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/* The lowest flagged byte of str_stop is a true stop byte (each
 	 * test borrows only upwards): go straight to it. */
@@ -529,47 +453,6 @@ num_read(const char *p, const char *e, struct fval *v)
 	v->p = p;
 	if (p < e && *p == '-')
 		neg = 1, p++;
-#ifdef KW_SSE2
-	/* 16 bytes on hand: the digits in a mask; a number of at most 8
-	 * bytes (the point taken out) is read at once (digits8). */
-	if (e - p >= 16) {
-		__m128i d = _mm_sub_epi8(load16(p), _mm_set1_epi8('0'));
-		unsigned dm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-		    _mm_min_epu8(d, _mm_set1_epi8(9)), d));
-		int a, f = 0, k;
-		uint64_t w, lo;
-		double x;
-
-		if (!(dm & 1))
-			return NULL;
-		a = *p == '0' ? 1 : __builtin_ctz(~dm);
-		if (a > 8)      /* (then p[a] may be past the 16) */
-			goto slow;
-		k = a;
-		if (p[a] == '.') {
-			f = __builtin_ctz(~(dm >> (a + 1)));
-			if (f == 0)
-				return NULL;
-			k = a + 1 + f;
-		}
-		if (k > 8 || (p[k] | 0x20) == 'e')
-			goto slow;
-		memcpy(&w, p, 8);
-		if (f) {        /* the point out: the digits after move down */
-			lo = ((uint64_t)1 << (8 * a)) - 1;
-			w = (w & lo) | ((w >> 8) & ~lo);
-		}
-		/* a + f <= 8 digits: 15 at most, Clinger's fast path holds */
-		x = (double)digits8(w, a + f);
-		x = f ? x / kw_pow10[f] : x;
-		v->dok = 1;
-		v->d = neg ? -x : x;
-		p += k;
-		v->n = (uint32_t)(p - v->p);
-		return p;
-	}
-slow:
-#endif
 	if (p == e)
 		return NULL;
 	if (*p == '0') {
@@ -611,50 +494,52 @@ scan_line(const struct scanner *s, const char *p, const char *e,
 {
 	const struct shape *S = &s->shape;
 	const char *q;
-	struct fval spare;
 
-	/* Each value is written in place, field by field: a struct built
-	 * aside and copied is read back through wider loads than its
-	 * stores, which the store buffer cannot forward.  A line that
-	 * fails leaves its slots half written: the slow path rewrites. */
 	for (int i = 0; i < S->n; i++) {
-		struct fval *v = S->slot[i] >= 0 ? &out[S->slot[i]] : &spare;
+		struct fval v;
 
-		if (!lit_at(p, e, S->lit + S->off[i], S->len[i]))
+		if ((size_t)(e - p) < S->len[i] ||
+		    !lit_eq(p, S->lit + S->off[i], S->len[i]))
 			return NULL;
 		p += S->len[i];
-		v->type = S->type[i];
-		v->esc = 0;
+		if (p == e)
+			return NULL;
+		v.esc = 0;
+		v.dok = 0;
 		switch (S->type[i]) {
-		case FV_STR:    /* the literal held the opening quote */
-			q = str_plain_end(p, e);
+		case FV_STR:
+			if (*p != '"')
+				return NULL;
+			q = str_plain_end(p + 1, e);
 			if (q == NULL)
 				return NULL;
-			v->dok = 0;
-			v->p = p;
-			v->n = (uint32_t)(q - p);
-			p = q;  /* the next literal holds the closing quote */
+			v.p = p + 1;
+			v.n = (uint32_t)(q - p - 1);
+			p = q + 1;
 			break;
 		case FV_NUM:
-			p = num_read(p, e, v);
+			p = num_read(p, e, &v);
 			if (p == NULL)
 				return NULL;
 			break;
 		default:
 			if (e - p >= 4 && (memcmp(p, "true", 4) == 0 ||
 			    memcmp(p, "null", 4) == 0))
-				v->n = 4;
+				v.n = 4;
 			else if (e - p >= 5 && memcmp(p, "false", 5) == 0)
-				v->n = 5;
+				v.n = 5;
 			else
 				return NULL;
-			v->dok = 0;
-			v->p = p;
-			p += v->n;
+			v.p = p;
+			p += v.n;
 			break;
 		}
+		v.type = S->type[i];
+		if (S->slot[i] >= 0)
+			out[S->slot[i]] = v;
 	}
-	if (!lit_at(p, e, S->lit + S->off[S->n], S->len[S->n]))
+	if ((size_t)(e - p) < S->len[S->n] ||
+	    !lit_eq(p, S->lit + S->off[S->n], S->len[S->n]))
 		return NULL;
 	p += S->len[S->n];
 	return p == e || *p == '\n' ? p : NULL;

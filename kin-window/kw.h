@@ -32,9 +32,10 @@ struct fval {
 	double d;
 };
 /* The shape of the last line read the slow way: the bytes between its
- * values (braces, names, colons, blanks) and the kind of each value.  A
- * line with the same bytes around values of the same kinds is the same
- * object with other values: it is read by comparing those bytes. */
+ * values (braces, names, colons, blanks, the quotes of strings) and the
+ * kind of each value.  A line with the same bytes around values of the
+ * same kinds is the same object with other values: it is read by
+ * comparing those bytes. */
 #define KW_SHAPE_MAX 16
 #define KW_SHAPE_LIT 512
 struct shape {
@@ -42,7 +43,7 @@ struct shape {
 	uint16_t off[KW_SHAPE_MAX + 1], len[KW_SHAPE_MAX + 1];  /* n+1: tail */
 	int8_t slot[KW_SHAPE_MAX];
 	uint8_t type[KW_SHAPE_MAX];
-	char lit[KW_SHAPE_LIT];
+	char lit[KW_SHAPE_LIT + 16];   /* + 16: compared 16 bytes at once */
 	uint16_t used;
 	uint64_t slots;    /* bit i: field slot i is among the values */
 };

@@ -297,9 +297,8 @@ reader(void *arg)
 			size_t len;
 			int slot;
 
-			/* the input is read faster than the hardware fetches */
-			__builtin_prefetch(p + 2048);
-			/* Lines of the last shape (kw_lines). */
+			/* Lines of the last shape (kw_lines); scan_line
+			 * prefetches what is ahead. */
 			if (shaped &&
 			    (end = scan_line(&r->sc, p, e, v)) != NULL &&
 			    (size_t)(end - p) <= KW_LINE_MAX &&

@@ -8,6 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* SSE2 is part of every x86_64: 16 bytes compared at once, the matches
+ * as a bit mask.  Other targets use the portable code below. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define KW_SSE2 1
+#endif
+/* The byte-wise code that finishes near the end of the input, where 16
+ * bytes are not on hand: out of line with SSE2, so scan_line stays small
+ * (no registers and constants set up for what runs once a file). */
+#if defined(KW_SSE2) && defined(__GNUC__)
+#define KW_TAIL __attribute__((noinline, cold))
+#else
+#define KW_TAIL inline
+#endif
+
 void
 scan_init(struct scanner *s)
 {
@@ -264,7 +279,8 @@ scan_slow(struct scanner *s, const char *p, size_t n, struct fval *out)
 		v.dok = 0;
 		if (esc || L->n == KW_SHAPE_MAX)
 			L->ok = 0;
-		learn_lit(L, L->n, prev, p);
+		/* A string's quotes belong to the literals around it. */
+		learn_lit(L, L->n, prev, *p == '"' ? p + 1 : p);
 		switch (*p) {
 		case '"':
 			q = str_end(p + 1, e, &v.esc);
@@ -321,7 +337,7 @@ scan_slow(struct scanner *s, const char *p, size_t n, struct fval *out)
 			L->type[L->n] = v.type;
 			L->n++;
 		}
-		prev = p;
+		prev = v.type == FV_STR ? p - 1 : p;
 		p = skip_ws(p, e);
 		if (p == e)
 			return SCAN_BADJSON;
@@ -386,10 +402,70 @@ str_stop(uint64_t v)
 	    ((v - 0x2020202020202020ULL) & ~v)) & 0x8080808080808080ULL;
 }
 
-/* The closing quote of a string without escapes nor a newline, p just past
- * the opening quote; NULL for anything else (the slow path decides). */
-static inline const char *
-str_plain_end(const char *p, const char *e)
+#ifdef KW_SSE2
+static inline __m128i
+load16(const char *p)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+/* Bit i: p[i] is '"', '\\' or '\n' (the bytes that end a plain string). */
+static inline unsigned
+stops16(const char *p)
+{
+	__m128i v = load16(p);
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+}
+
+/* The value of the k digits in the first k bytes of w (1 <= k <= 8; w
+ * as read from memory, little endian: the first digit in the lowest
+ * byte): the digits moved to the top of the word, then neighbours
+ * combined, two digits per 16 bits, four per 32, eight in all.  No step
+ * carries across its lanes: 10*9+9, 100*99+99 and 10000*9999+9999 fit. */
+static inline uint64_t
+digits8(uint64_t w, int k)
+{
+	w -= 0x3030303030303030ULL;     /* the k digits do not borrow */
+	w <<= (8 - k) * 8;
+	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffULL;
+	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffULL;
+	return (w * 10000 + (w >> 32)) & 0xffffffffULL;
+}
+#endif
+
+static KW_TAIL int
+lit_tail(const char *p, const char *e, const char *l, size_t n)
+{
+	return (size_t)(e - p) >= n && lit_eq(p, l, n);
+}
+
+/* The n bytes at p (e - p are on hand) are those at l (l has 16 bytes
+ * readable past any of its first n: struct shape pads lit). */
+static inline int
+lit_at(const char *p, const char *e, const char *l, size_t n)
+{
+#ifdef KW_SSE2
+	while (e - p >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    load16(p), load16(l)));
+
+		if (n <= 16)
+			return ((m ^ 0xffffu) & ((1u << n) - 1)) == 0;
+		if (m != 0xffffu)
+			return 0;
+		p += 16, l += 16, n -= 16;
+	}
+#endif
+	return lit_tail(p, e, l, n);
+}
+
+/* str_plain_end eight bytes at a time, or byte by byte. */
+static KW_TAIL const char *
+str_plain_tail(const char *p, const char *e)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/* The lowest flagged byte of str_stop is a true stop byte (each
@@ -439,13 +515,34 @@ str_plain_end(const char *p, const char *e)
 #endif
 }
 
+/* The end of a string without escapes nor a newline, p just past the
+ * opening quote: its closing quote, or NULL for anything else (the slow
+ * path decides).  Or the first '\\' or '\n' instead of NULL: the caller
+ * compares the literal after the string, which begins with the quote. */
+static inline const char *
+str_plain_end(const char *p, const char *e)
+{
+#ifdef KW_SSE2
+	/* 16 bytes at a time while 16 remain before e: the first stop byte
+	 * is the lowest bit of the mask. */
+	while (e - p >= 16) {
+		unsigned m = stops16(p);
+
+		if (m != 0)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
+	return str_plain_tail(p, e);
+}
+
 /* A JSON number at p, its value read on the way when that is exact:
  * at most 15 digits and no exponent make a mantissa below 2^53 and a
  * power of ten up to 1e15, so one division rounds correctly, exactly as
- * strtod would (Clinger's fast path); else dok = 0 and fval_num reads the
- * text.  Returns the end or NULL. */
-static inline const char *
-num_read(const char *p, const char *e, struct fval *v)
+ * strtod would (Clinger's fast path); else *dok = 0 and fval_num reads the
+ * text.  Sets v->p (and v->d); returns the end or NULL. */
+static KW_TAIL const char *
+num_scalar(const char *p, const char *e, struct fval *v, unsigned *dok)
 {
 	uint64_t m = 0;
 	int nd = 0, fd = 0, neg = 0;
@@ -470,22 +567,97 @@ num_read(const char *p, const char *e, struct fval *v)
 		for (; p < e && *p >= '0' && *p <= '9'; p++, nd++, fd++)
 			m = m * 10 + (uint64_t)(*p - '0');
 	}
-	v->dok = 1;
+	*dok = 1;
 	if (p < e && (*p == 'e' || *p == 'E')) {
 		p = kw_num_end(v->p, e);
 		if (p == NULL)
 			return NULL;
-		v->dok = 0;
+		*dok = 0;
 	}
 	if (nd > 15)
-		v->dok = 0;
-	if (v->dok) {
+		*dok = 0;
+	if (*dok) {
 		double d = fd ? (double)m / kw_pow10[fd] : (double)m;
 
 		v->d = neg ? -d : d;
 	}
-	v->n = (uint32_t)(p - v->p);
 	return p;
+}
+
+
+static inline const char *
+num_read(const char *p, const char *e, struct fval *v, unsigned *dok)
+{
+#ifdef KW_SSE2
+	int neg = 0;
+
+	v->p = p;
+	if (p < e && *p == '-')
+		neg = 1, p++;
+	/* 16 bytes on hand: the digits in a mask; a number of at most 8
+	 * bytes (the point taken out) is read at once (digits8). */
+	if (e - p >= 16) {
+		__m128i d = _mm_sub_epi8(load16(p), _mm_set1_epi8('0'));
+		unsigned dm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_min_epu8(d, _mm_set1_epi8(9)), d));
+		int a, f = 0, k;
+		uint64_t w, lo;
+		double x;
+
+		if (!(dm & 1))
+			return NULL;
+		a = *p == '0' ? 1 : __builtin_ctz(~dm);
+		if (a > 8)      /* (then p[a] may be past the 16) */
+			return num_scalar(v->p, e, v, dok);
+		k = a;
+		if (p[a] == '.') {
+			f = __builtin_ctz(~(dm >> (a + 1)));
+			if (f == 0)
+				return NULL;
+			k = a + 1 + f;
+		}
+		if (k > 8 || (p[k] | 0x20) == 'e')
+			return num_scalar(v->p, e, v, dok);
+		memcpy(&w, p, 8);
+		if (f) {        /* the point out: the digits after move down */
+			lo = ((uint64_t)1 << (8 * a)) - 1;
+			w = (w & lo) | ((w >> 8) & ~lo);
+		}
+		/* a + f <= 8 digits: 15 at most, Clinger's fast path holds */
+		x = (double)digits8(w, a + f);
+		x = f ? x / kw_pow10[f] : x;
+		*dok = 1;
+		v->d = neg ? -x : x;
+		return p + k;
+	}
+	return num_scalar(v->p, e, v, dok);
+#else
+	return num_scalar(p, e, v, dok);
+#endif
+}
+
+/* n, type, esc = 0 and dok of v.  Little endian: one 8-byte store, so a
+ * reader's load of any of them (or of type and esc at once, as the
+ * compiler likes to) is served from the store buffer; separate byte
+ * stores read back by one wider load stall until they reach the cache. */
+static inline void
+fv_meta(struct fval *v, uint32_t n, unsigned type, unsigned dok)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w = (uint64_t)n | (uint64_t)type << 32 | (uint64_t)dok << 48;
+
+#define FV_AT(f) (offsetof(struct fval, f) - offsetof(struct fval, n))
+	_Static_assert(FV_AT(type) == 4 && FV_AT(esc) == 5 &&
+	    FV_AT(dok) == 6 && FV_AT(d) >= 8,
+	    "struct fval: n, type, esc and dok in one word");
+#undef FV_AT
+	memcpy((char *)v + offsetof(struct fval, n), &w, 8);
+#else
+	v->n = n;
+	v->type = (uint8_t)type;
+	v->esc = 0;
+	v->dok = (uint8_t)dok;
+#endif
 }
 
 const char *
@@ -494,52 +666,51 @@ scan_line(const struct scanner *s, const char *p, const char *e,
 {
 	const struct shape *S = &s->shape;
 	const char *q;
+	struct fval spare = { 0 };   /* values the run does not use */
 
+	/* The input is read faster than the hardware fetches it (callers
+	 * read line after line: kw_lines, the reader thread). */
+	__builtin_prefetch(p + 2048);
+
+	/* Each value is written in place, its n, type, esc and dok in one
+	 * store (fv_meta).  A line that fails leaves its slots half
+	 * written: the slow path rewrites them. */
 	for (int i = 0; i < S->n; i++) {
-		struct fval v;
+		struct fval *v = S->slot[i] >= 0 ? &out[S->slot[i]] : &spare;
+		unsigned dok = 0;
+		uint32_t n;
 
-		if ((size_t)(e - p) < S->len[i] ||
-		    !lit_eq(p, S->lit + S->off[i], S->len[i]))
+		if (!lit_at(p, e, S->lit + S->off[i], S->len[i]))
 			return NULL;
 		p += S->len[i];
-		if (p == e)
-			return NULL;
-		v.esc = 0;
-		v.dok = 0;
 		switch (S->type[i]) {
-		case FV_STR:
-			if (*p != '"')
-				return NULL;
-			q = str_plain_end(p + 1, e);
+		case FV_STR:    /* the literal held the opening quote */
+			q = str_plain_end(p, e);
 			if (q == NULL)
 				return NULL;
-			v.p = p + 1;
-			v.n = (uint32_t)(q - p - 1);
-			p = q + 1;
+			v->p = p;
 			break;
 		case FV_NUM:
-			p = num_read(p, e, &v);
-			if (p == NULL)
+			q = num_read(p, e, v, &dok);
+			if (q == NULL)
 				return NULL;
 			break;
 		default:
 			if (e - p >= 4 && (memcmp(p, "true", 4) == 0 ||
 			    memcmp(p, "null", 4) == 0))
-				v.n = 4;
+				q = p + 4;
 			else if (e - p >= 5 && memcmp(p, "false", 5) == 0)
-				v.n = 5;
+				q = p + 5;
 			else
 				return NULL;
-			v.p = p;
-			p += v.n;
+			v->p = p;
 			break;
 		}
-		v.type = S->type[i];
-		if (S->slot[i] >= 0)
-			out[S->slot[i]] = v;
+		n = (uint32_t)(q - p);
+		fv_meta(v, n, S->type[i], dok);
+		p = q;  /* a string: the next literal holds its end quote */
 	}
-	if ((size_t)(e - p) < S->len[S->n] ||
-	    !lit_eq(p, S->lit + S->off[S->n], S->len[S->n]))
+	if (!lit_at(p, e, S->lit + S->off[S->n], S->len[S->n]))
 		return NULL;
 	p += S->len[S->n];
 	return p == e || *p == '\n' ? p : NULL;

@@ -279,6 +279,7 @@ struct win {
 	int due_dirty;               /* recompute due before comparing */
 	uint64_t seq;
 	int64_t pc_lo, pc_hi, pc_idx, pc_elast;   /* pane_of's last answer */
+	int64_t pc_efirst;           /* ... and the end of its first window */
 	/* panes */
 	unsigned char *pool;
 	size_t stride;
@@ -298,6 +299,8 @@ struct win {
 	struct emitter *em;
 	uint64_t live_panes, peak_panes;
 	uint64_t outside;            /* records in no window */
+	uint64_t partly_late;        /* records added after some of their
+	                              * windows were past their lateness */
 };
 int win_init(struct win *w, const struct aggs *g, struct emitter *em,
     char *err);

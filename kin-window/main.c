@@ -366,7 +366,8 @@ summary(struct run *r)
 		    (unsigned long long)r->late, (unsigned long long)nbad,
 		    (unsigned long long)r->controls,
 		    (unsigned long long)r->w.peak_panes);
-	if (r->o->cli.quiet || (nbad == 0 && r->late == 0))
+	if (r->o->cli.quiet || (nbad == 0 && r->late == 0 &&
+	    r->w.partly_late == 0))
 		return;
 	for (int k = 0; k < BAD_N; k++)
 		if (r->bad[k])
@@ -383,6 +384,11 @@ summary(struct run *r)
 		    (unsigned long long)r->late, r->o->late ?
 		    " written to " : " dropped (use --late FILE to keep them)",
 		    r->o->late ? r->o->late : "");
+	if (r->w.partly_late)
+		kin_warn(PROG, "%llu records came after some of their windows "
+		    "had fired and are not in those (a longer --max-delay "
+		    "waits for them, --allowed-lateness adds them)",
+		    (unsigned long long)r->w.partly_late);
 }
 
 static void

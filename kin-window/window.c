@@ -439,6 +439,8 @@ pane_of(struct win *w, int64_t t, int64_t *idx, int64_t *elast)
 		w->pc_lo = w->pc_idx * w->gran;
 		w->pc_hi = w->pc_lo + w->gran;
 		w->pc_elast = last_end(w, t);
+		w->pc_efirst = w->size + (fdiv(w->pc_lo - w->size, w->slide) +
+		    1) * w->slide;
 	}
 	*idx = w->pc_idx;
 	*elast = w->pc_elast;
@@ -520,6 +522,11 @@ win_add_id(struct win *w, uint32_t kid, const struct recin *r, char *err)
 	p = win_pane(w, pid);
 	agg_update(w->g, pane_st(w, p), p->count, r);
 	p->count++;
+	/* Not late, but its first windows are done without it (Flink drops
+	 * it from those silently): counted, so the summary can say so. */
+	if (!w->proctime && w->wm != INT64_MIN &&
+	    w->pc_efirst - 1 + late <= w->wm)
+		w->partly_late++;
 	/* Windows of this record that already fired but are inside the
 	 * allowed lateness fire again now (EventTimeTrigger.onElement). */
 	if (!w->proctime && w->wm != INT64_MIN && late > 0) {

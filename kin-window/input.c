@@ -59,6 +59,8 @@ metrics_setup(struct run *r, char *err)
 	    kin_metrics_counter(m, "records_out", KIN_UNIT_COUNT, err) < 0 ||
 	    (r->mi_late = kin_metrics_counter(m, "late_records",
 	    KIN_UNIT_COUNT, err)) < 0 ||
+	    (r->mi_plate = kin_metrics_counter(m, "partly_late_records",
+	    KIN_UNIT_COUNT, err)) < 0 ||
 	    (r->mi_bad = kin_metrics_counter(m, "bad_records", KIN_UNIT_COUNT,
 	    err)) < 0 ||
 	    (r->mi_ctl = kin_metrics_counter(m, "control_lines",
@@ -109,6 +111,7 @@ metrics_tick(struct run *r, int flush)
 		DELTA(r->mi_out, e, r->ms_out);
 	}
 	DELTA(r->mi_late, r->late, r->ms_late);
+	DELTA(r->mi_plate, r->w.partly_late, r->ms_plate);
 	DELTA(r->mi_ctl, r->controls, r->ms_ctl);
 	DELTA(r->mi_bytes, r->bytes, r->ms_bytes);
 	for (int k = 0; k < BAD_N; k++) {

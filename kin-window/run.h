@@ -145,9 +145,9 @@ struct run {
 	int fail_status;           /* exit status for a failure, 0: 74 */
 	/* --metrics: EMF lines; our counters are copied in at each tick */
 	struct kin_metrics met;
-	int mi_in, mi_out, mi_late, mi_bad, mi_ctl, mi_bytes, mi_panes,
-	    mi_keys, mi_lag, mi_badk[BAD_N];
-	uint64_t ms_in, ms_out, ms_late, ms_bad, ms_ctl, ms_bytes,
+	int mi_in, mi_out, mi_late, mi_plate, mi_bad, mi_ctl, mi_bytes,
+	    mi_panes, mi_keys, mi_lag, mi_badk[BAD_N];
+	uint64_t ms_in, ms_out, ms_late, ms_plate, ms_bad, ms_ctl, ms_bytes,
 	    ms_badk[BAD_N];
 	uint64_t bytes;
 	int metrics_warned;

@@ -255,7 +255,8 @@ EOF
 	assert_equal "$(cat late.out)" "$(sed -n '3p;5p' l.ndjson)"
 	rm late.out
 	run -0 --separate-stderr kin-window -t T -k K --size 60s --slide 30s -a sum:P \
-		-f '{start} {count} {sum_P}' --allowed-lateness 30s --late late.out l.ndjson
+		-f '{start} {count} {sum_P}' --allowed-lateness 30s --late late.out \
+		--metrics m.emf --metrics-interval 1h l.ndjson
 	assert_output "$(printf '%s\n' '2021-03-04T09:59:30.000Z 1 1' '2021-03-04T10:00:00.000Z 1 1' \
 		'2021-03-04T10:00:00.000Z 2 4' \
 		'2021-03-04T10:00:30.000Z 1 2' '2021-03-04T10:01:00.000Z 1 2' \
@@ -263,6 +264,7 @@ EOF
 	assert_equal "$(cat late.out)" "$(sed -n '5p' l.ndjson)"
 	# record 3 came too late for its first window, in time for its second
 	assert_stderr --partial 'kin-window: 1 records came after some of their windows had fired and are not in those'
+	jq -e '.late_records == 1 and .partly_late_records == 1' m.emf
 }
 
 @test "--max-delay holds windows open for out-of-order records" {
@@ -930,7 +932,7 @@ kin-window: 2 records skipped: 2 too many keys (first at in:3); written to errs"
 	[ "$(wc -l <m.emf)" -eq 1 ]
 	jq -e '.program == "kin-window" and .records_in == 10 and .windows_fired == 14 and
 		.records_out == 14 and .bad_records == 1 and ."bad_records.not_object" == 1 and
-		.late_records == 0 and (._aws.CloudWatchMetrics[0].Namespace == "kin")' m.emf
+		.late_records == 0 and .partly_late_records == 0 and (._aws.CloudWatchMetrics[0].Namespace == "kin")' m.emf
 	[ "$(stat -c %a m.emf)" = 600 ]
 	# on a quiet pipe a line still comes each interval
 	mkfifo in

@@ -48,7 +48,8 @@ const STAR = [
 
 const DASHBOARD_METRICS = ['IncomingRecords', 'IncomingBytes', 'GetRecords.IteratorAgeMilliseconds',
   'WriteProvisionedThroughputExceeded', 'ReadProvisionedThroughputExceeded', 'records_in',
-  'records_out', 'dead_letters', 'late_records', 'windows_fired', 'millis_behind_latest'];
+  'records_out', 'dead_letters', 'late_records', 'partly_late_records', 'windows_fired',
+  'millis_behind_latest'];
 
 let extractDir = null;
 const args = process.argv.slice(2);

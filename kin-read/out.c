@@ -292,6 +292,9 @@ void
 writer_init(struct writer *w, int fd, long long limit)
 {
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->turn, NULL);
+	w->next = 0;
+	w->serving = 0;
 	w->fd = fd;
 	w->limit = limit;
 	w->count = 0;
@@ -302,7 +305,29 @@ writer_init(struct writer *w, int fd, long long limit)
 void
 writer_release(struct writer *w)
 {
+	pthread_cond_destroy(&w->turn);
 	pthread_mutex_destroy(&w->lock);
+}
+
+/* Hold the writer, after every writer that arrived before: the ticket is
+ * taken before the lock, so a thread that barges into the mutex still
+ * waits its turn (a ticket lock, FIFO). */
+static void
+writer_enter(struct writer *w)
+{
+	unsigned long t = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED);
+
+	pthread_mutex_lock(&w->lock);
+	while (w->serving != t)
+		pthread_cond_wait(&w->turn, &w->lock);
+}
+
+static void
+writer_leave(struct writer *w)
+{
+	w->serving++;
+	pthread_cond_broadcast(&w->turn);
+	pthread_mutex_unlock(&w->lock);
 }
 
 static int
@@ -330,13 +355,13 @@ writer_put_gated(struct writer *w, const char *p, const size_t *ends,
 
 	if (cut != NULL)
 		*cut = 0;
-	pthread_mutex_lock(&w->lock);
+	writer_enter(w);
 	if (w->err != 0) {
-		pthread_mutex_unlock(&w->lock);
+		writer_leave(w);
 		return -1;
 	}
 	if (gate != NULL && !gate(g)) {
-		pthread_mutex_unlock(&w->lock);
+		writer_leave(w);
 		return WRITER_REFUSED;
 	}
 	if (w->limit >= 0 && (long long)n > w->limit - w->count)
@@ -360,16 +385,19 @@ writer_put_gated(struct writer *w, const char *p, const size_t *ends,
 		}
 		if ((e = write_all(w->fd, p + base, ends[j - 1] - base)) != 0) {
 			w->err = e;
-			pthread_mutex_unlock(&w->lock);
+			writer_leave(w);
 			return -1;
 		}
-		w->count += (long long)(j - k);
-		w->bytes += ends[j - 1] - base;
+		/* read without the lock (writer_full, writer_stats) */
+		__atomic_store_n(&w->count, w->count + (long long)(j - k),
+		    __ATOMIC_RELAXED);
+		__atomic_store_n(&w->bytes, w->bytes + (ends[j - 1] - base),
+		    __ATOMIC_RELAXED);
 		k = j;
 	}
 	if (k > 0 && done != NULL)
 		done(ctx, (long)k);
-	pthread_mutex_unlock(&w->lock);
+	writer_leave(w);
 	return (long)k;
 }
 
@@ -393,44 +421,42 @@ writer_control(struct writer *w, struct kin_buf *b,
 {
 	int e;
 
-	pthread_mutex_lock(&w->lock);
+	writer_enter(w);
 	if (w->err != 0) {
 		e = w->err;
-		pthread_mutex_unlock(&w->lock);
+		writer_leave(w);
 		return kin_seterrno(err, e, "cannot write to stdout");
 	}
 	kin_buf_reset(b);
 	if (make(ctx, b, err) < 0) {
-		pthread_mutex_unlock(&w->lock);
+		writer_leave(w);
 		return -1;
 	}
 	if ((e = write_all(w->fd, b->p, b->len)) != 0) {
 		w->err = e;
-		pthread_mutex_unlock(&w->lock);
+		writer_leave(w);
 		return kin_seterrno(err, e, "cannot write to stdout");
 	}
-	pthread_mutex_unlock(&w->lock);
+	writer_leave(w);
 	return 0;
 }
 
+/* Neither takes the lock: it is held across a write(2) that may block on
+ * a slow stdout, and a worker that waited here for its sibling's whole
+ * write could not read its next page meanwhile (the two then raced for
+ * each turn, and the turns of a shard went in runs). */
 void
 writer_stats(struct writer *w, long long *count, uint64_t *bytes)
 {
-	pthread_mutex_lock(&w->lock);
-	*count = w->count;
-	*bytes = w->bytes;
-	pthread_mutex_unlock(&w->lock);
+	*count = __atomic_load_n(&w->count, __ATOMIC_RELAXED);
+	*bytes = __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
 }
 
 int
 writer_full(struct writer *w)
 {
-	int full;
-
-	pthread_mutex_lock(&w->lock);
-	full = w->limit >= 0 && w->count >= w->limit;
-	pthread_mutex_unlock(&w->lock);
-	return full;
+	return w->limit >= 0 &&
+	    __atomic_load_n(&w->count, __ATOMIC_RELAXED) >= w->limit;
 }
 
 static int

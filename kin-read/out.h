@@ -65,13 +65,21 @@ int out_line(const struct out_cfg *c, const struct out_rec *r,
 /* Why an OUT_UNSAFE_* record was refused, for the message. */
 const char *out_unsafe_why(int rc);
 
-/* The writer: one lock, one fd, the -c budget. */
+/* The writer: one lock, one fd, the -c budget.  Writers take turns in
+ * the order they arrived (a ticket taken before the lock): a plain mutex
+ * let a worker that had just written come back from its next GetRecords
+ * and take the lock again before the woken sibling ran, so under a slow
+ * stdout one shard got more turns than the other and they drifted apart.
+ * A writer alone never waits for its siblings. */
 struct writer {
 	pthread_mutex_t lock;
+	pthread_cond_t turn;   /* signalled when serving moves on */
+	unsigned long next;    /* the next ticket (atomic, taken unlocked) */
+	unsigned long serving; /* the ticket whose turn it is (under lock) */
 	int fd;
 	long long limit;       /* -c, or -1 */
-	long long count;       /* records written */
-	uint64_t bytes;        /* bytes written */
+	long long count;       /* records written (stored atomically) */
+	uint64_t bytes;        /* bytes written (stored atomically) */
 	int err;               /* errno of the first failed write, or 0 */
 };
 
@@ -108,9 +116,10 @@ long writer_put_gated(struct writer *w, const char *p, const size_t *ends,
 int writer_control(struct writer *w, struct kin_buf *b,
     int (*make)(void *ctx, struct kin_buf *b, char *err), void *ctx,
     char *err);
-/* Snapshot of the counters. */
+/* The counters, without waiting for a write in progress (each is whole,
+ * the two may be a batch apart). */
 void writer_stats(struct writer *w, long long *count, uint64_t *bytes);
-/* 1 once the -c budget is spent. */
+/* 1 once the -c budget is spent; never waits for a write in progress. */
 int writer_full(struct writer *w);
 
 /* kin-read's end of a normal run (-e, --until, -c).  DESIGN.md section 4:

@@ -1,5 +1,7 @@
 /* test_out.c — output lines: raw, the -J envelope of DESIGN.md section 1,
- * -f formats, and the records no mode may print as a line. */
+ * -f formats, and the records no mode may print as a line; the writer's
+ * -c budget and its turns. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +9,60 @@
 #include "err.h"
 #include "out.h"
 #include "t.h"
+
+/* The writer's turns: a thread that writes while the writer is held
+ * goes next, before the holder's own next write (a plain mutex let the
+ * holder take it again first, and one shard got two turns in a row). */
+static struct writer tw;
+
+static void *
+second(void *arg)
+{
+	static const size_t end = 2;
+
+	(void)arg;
+	(void)writer_put(&tw, "t\n", &end, 1);
+	return NULL;
+}
+
+static int
+hold(void *ctx, struct kin_buf *b, char *err)
+{
+	pthread_t *th = ctx;
+
+	/* start the other writer while we hold the writer, and wait until
+	 * it has taken its turn (ticket 1) */
+	if (pthread_create(th, NULL, second, NULL) != 0)
+		return kin_seterr(err, "cannot start a thread");
+	while (__atomic_load_n(&tw.next, __ATOMIC_RELAXED) < 2)
+		usleep(1000);
+	usleep(20000);  /* and is waiting for the lock */
+	return kin_buf_adds(b, "h1\n", err);
+}
+
+static void
+test_turns(void)
+{
+	int fd[2];
+	pthread_t th;
+	struct kin_buf b;
+	char err[KIN_ERRLEN], buf[16];
+	static const size_t end = 3;
+	ssize_t k;
+
+	T_CHECK(pipe(fd) == 0);
+	writer_init(&tw, fd[1], -1);
+	kin_buf_init(&b, 64);
+	T_CHECK(writer_control(&tw, &b, hold, &th, err) == 0);
+	T_CHECK(writer_put(&tw, "h2\n", &end, 1) == 1);
+	T_CHECK(pthread_join(th, NULL) == 0);
+	close(fd[1]);
+	k = read(fd[0], buf, sizeof buf);
+	T_CHECK(k == 8 && memcmp(buf, "h1\nt\nh2\n", 8) == 0);
+	close(fd[0]);
+	kin_buf_release(&b);
+	writer_release(&tw);
+}
 
 static struct out_rec
 rec(const char *data, size_t len, const char *key)
@@ -132,5 +188,6 @@ main(void)
 		close(fd[0]);
 		writer_release(&w);
 	}
+	test_turns();
 	T_DONE();
 }

@@ -15,7 +15,8 @@
 #            peak and final
 #   share    how many more lines the leading shard printed than the other
 #            (kin-read's own fairness; 0% when it gives the shards equal
-#            turns, whatever the data)
+#            turns, whatever the data), at the end
+#   lead_peak  the most lines one shard was ahead of the other on the way
 #   turns    how often a shard printed two pages in a row
 #   rate     lines a second
 # and the medians over the runs.  The data's own imbalance (lines per
@@ -25,7 +26,7 @@
 #   tests/bench/shard-skew.sh [RUNS]
 # KR='path/to/kin-read other/kin-read' compares builds (runs alternate
 # between them, on the same data); RATE (2000), N (60000), WIN (1000);
-# LOAD=k runs k busy loops beside the slow runs, as a loaded machine (the
+# MODES='slow' skips the fast runs; LOAD=k runs k busy loops beside the slow runs, as a loaded machine (the
 # pipeline's kin-window, kin-write and kinesalite) would: a worker woken
 # for the writer then starts late, and on a plain mutex another could
 # take the writer before it.
@@ -41,6 +42,7 @@ RATE=${RATE:-2000}
 N=${N:-60000}
 WIN=${WIN:-1000}
 LOAD=${LOAD:-0}
+MODES=${MODES:-slow fast}
 PY=/usr/bin/python3
 for t in "${KRS[@]}" "$root/kin-write/kin-write" "$root/trade-gen/trade-gen" \
     "$root/build/plain/helpers/kinctl" "$PY"; do
@@ -103,11 +105,12 @@ if len(shards) < 2:
     print('fewer than 2 shards in the output'); sys.exit(1)
 # up to the first shard's last line: after it only the others are left
 end = min(max(i for i, (k, _) in enumerate(log) if k == j) for j in range(len(shards)))
-latest, count, gaps, spreads = {}, [0] * len(shards), [], []
+latest, count, gaps, spreads, lead = {}, [0] * len(shards), [], [], 0
 lo, hi = float('inf'), float('-inf')
 for i, (k, ev) in enumerate(log[:end + 1]):
     latest[k] = ev
     count[k] += 1
+    lead = max(lead, max(count) - min(count))
     lo, hi = min(lo, ev), max(hi, ev)
     if (i + 1) % win == 0:
         spreads.append(hi - lo)
@@ -128,9 +131,9 @@ page = sorted(runs)[len(runs) // 2] if runs else 1
 doubles = sum(1 for r in runs if r > 1.5 * page)
 share = 100.0 * (max(count) - min(count)) / min(count)
 print('spread_peak %.1f spread_final %.1f gap_peak %.1f gap_final %.1f '
-      'share %.2f doubles %d runs %d rate %.0f' % (
+      'share %.2f lead_peak %d doubles %d runs %d rate %.0f' % (
           max(spreads), spreads[-1], max(gaps or [0]), (gaps or [0])[-1],
-          share, doubles, len(runs), len(log) / wall))
+          share, lead, doubles, len(runs), len(log) / wall))
 EOF
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
@@ -153,7 +156,7 @@ one() {
 }
 
 echo "N=$N lines a run, spread and gap every WIN=$WIN lines, seconds of event time"
-for mode in slow fast; do
+for mode in $MODES; do
 	rate=$RATE load=$LOAD
 	[ "$mode" = fast ] && rate=0 load=0
 	for i in $(seq "$RUNS"); do
@@ -168,7 +171,7 @@ for mode in slow fast; do
 		printf '%s median of %s, %s (consumer %s lines/s, %s busy loops):\n ' \
 			"$mode" "$RUNS" "${KRS[$k]}" \
 			"$([ "$rate" = 0 ] && echo unlimited || echo "$rate")" "$load"
-		for f in spread_peak spread_final gap_peak gap_final share doubles runs rate; do
+		for f in spread_peak spread_final gap_peak gap_final share lead_peak doubles runs rate; do
 			printf ' %s %s' "$f" "$(awk -v f="$f" '{for (i = 1; i < NF; i++) if ($i == f) print $(i + 1)}' "$tmp/$mode.$k" | median)"
 		done
 		echo

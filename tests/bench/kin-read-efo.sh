@@ -23,23 +23,9 @@ KR=${KR:-$root/kin-read/kin-read}
 SECONDS_RUN=${1:-20}
 [ -x "$KR" ] || { echo "kin-read-efo.sh: $KR not built (run make)" >&2; exit 1; }
 command -v node >/dev/null || { echo "kin-read-efo.sh: node not found" >&2; exit 1; }
-tmp=$(mktemp -d) || exit 1
-state=$tmp/mock
-# shellcheck disable=SC2317 # run by the trap
-cleanup() {
-	"$root/infra/local/kinesis-mock" --state-dir "$state" stop 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export NODE_NO_WARNINGS=1 AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING=1
-export KIN_ROOT=$root AWS_PAGER='' AWS_EC2_METADATA_DISABLED=true
-export AWS_CONFIG_FILE=$tmp/no-config AWS_SHARED_CREDENTIALS_FILE=$tmp/no-credentials
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_SESSION_TOKEN
-
-env=$("$root/infra/local/kinesis-mock" --state-dir "$state" start) || exit 1
-eval "$env"
-export AWS_ENDPOINT_URL_KINESIS AWS_CA_BUNDLE KIN_MOCK_PLAIN_URL \
-	AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+# shellcheck source=tests/bench/server.bash
+. "$root/tests/bench/server.bash"
+bench_server kinesis-mock
 
 "$root/build/plain/helpers/kinctl" create lat 2 >/dev/null || exit 1
 

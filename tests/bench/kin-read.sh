@@ -36,22 +36,9 @@ AWSCLI=${AWSCLI:-/usr/bin/aws}
 for t in node jq "$AWSCLI" /usr/bin/python3; do
 	command -v "$t" >/dev/null || { echo "kin-read.sh: $t not found" >&2; exit 1; }
 done
-tmp=$(mktemp -d) || exit 1
-state=$tmp/kinesis
-# shellcheck disable=SC2317 # run by the trap
-cleanup() {
-	"$root/infra/local/kinesis-local" --state-dir "$state" stop 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export NODE_NO_WARNINGS=1 AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING=1
-export KIN_ROOT=$root AWS_PAGER='' AWS_EC2_METADATA_DISABLED=true
-export AWS_CONFIG_FILE=$tmp/no-config AWS_SHARED_CREDENTIALS_FILE=$tmp/no-credentials
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_SESSION_TOKEN
-
-env=$("$root/infra/local/kinesis-local" --state-dir "$state" start) || exit 1
-eval "$env"
-export AWS_ENDPOINT_URL_KINESIS AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+# shellcheck source=tests/bench/server.bash
+. "$root/tests/bench/server.bash"
+bench_server kinesis-local
 EP=$AWS_ENDPOINT_URL_KINESIS
 
 # ---- the Node programs ----

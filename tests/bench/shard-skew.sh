@@ -48,21 +48,9 @@ for t in "${KRS[@]}" "$root/kin-write/kin-write" "$root/trade-gen/trade-gen" \
     "$root/build/plain/helpers/kinctl" "$PY"; do
 	[ -x "$t" ] || { echo "shard-skew.sh: $t not found (run make)" >&2; exit 1; }
 done
-tmp=$(mktemp -d) || exit 1
-state=$tmp/kinesis
-# shellcheck disable=SC2317 # run by the trap
-cleanup() {
-	"$root/infra/local/kinesis-local" --state-dir "$state" stop 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-export AWS_CONFIG_FILE=$tmp/no-config AWS_SHARED_CREDENTIALS_FILE=$tmp/no-credentials
-export AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_SESSION_TOKEN
-
-env=$("$root/infra/local/kinesis-local" --state-dir "$state" start) || exit 1
-eval "$env"
-export AWS_ENDPOINT_URL_KINESIS AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+# shellcheck source=tests/bench/server.bash
+. "$root/tests/bench/server.bash"
+bench_server kinesis-local
 
 # The data of tests/pipeline.bats setup_file.
 "$root/trade-gen/trade-gen" --simulated --seed 42 -n 200000 -r 200 \
